@@ -1,0 +1,84 @@
+//! DeepCleer (ISHUMEI) audio-stream moderation, v4.
+//!
+//! Source: `deepcleer-audio-stream-*.txt` and `deepcleer-video-stream-close.txt`
+//! in the project's reference folder (`../shared/reference/`, outside the repo).
+
+mod callback;
+mod response;
+mod start;
+mod vocabulary;
+
+pub use callback::*;
+pub use response::*;
+pub use start::*;
+pub use vocabulary::*;
+
+/// Path of the start (Request) API.
+pub const START_PATH: &str = "/audiostream/v4";
+/// Path of the audio Close Stream API.
+pub const CLOSE_AUDIO_PATH: &str = "/finish_audiostream/v4";
+/// Path of the video Close Stream API.
+pub const CLOSE_VIDEO_PATH: &str = "/finish_videostream/v4";
+
+/// Recommended timeout of the start call (reference: "Timeout Suggestion").
+pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Recommended timeout of the audio close call.
+pub const CLOSE_AUDIO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Recommended timeout of the video close call.
+pub const CLOSE_VIDEO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
+/// How often DeepCleer retries a callback that was not answered with HTTP 200.
+pub const CALLBACK_RETRIES: u32 = 20;
+/// Length of one moderated segment.
+pub const SEGMENT_LENGTH: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The documented audio-stream clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioCluster {
+    SiliconValley,
+    Singapore,
+}
+
+impl AudioCluster {
+    /// Base URL (scheme and host) of the cluster, as documented.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            AudioCluster::SiliconValley => "http://api-audiostream-gg.fengkongcloud.com",
+            AudioCluster::Singapore => "http://api-audiostream-xjp.fengkongcloud.com",
+        }
+    }
+
+    /// Parses a configuration value: `silicon-valley`/`gg` or `singapore`/`xjp`.
+    pub fn from_config(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "silicon-valley" | "siliconvalley" | "gg" | "us" => Some(AudioCluster::SiliconValley),
+            "singapore" | "xjp" | "sg" => Some(AudioCluster::Singapore),
+            _ => None,
+        }
+    }
+}
+
+/// The documented video-stream clusters (for closing video tasks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoCluster {
+    Shanghai,
+    Singapore,
+}
+
+impl VideoCluster {
+    /// Base URL (scheme and host) of the cluster, as documented.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            VideoCluster::Shanghai => "http://api-videostream-sh.fengkongcloud.com",
+            VideoCluster::Singapore => "http://api-videostream-xjp.fengkongcloud.com",
+        }
+    }
+
+    /// Parses a configuration value: `shanghai`/`sh` or `singapore`/`xjp`.
+    pub fn from_config(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "shanghai" | "sh" => Some(VideoCluster::Shanghai),
+            "singapore" | "xjp" | "sg" => Some(VideoCluster::Singapore),
+            _ => None,
+        }
+    }
+}
