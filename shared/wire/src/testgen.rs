@@ -35,8 +35,9 @@ pub fn opt_finite() -> impl Strategy<Value = Option<f64>> {
     proptest::option::of(finite())
 }
 
+/// An optional JSON value; never `Some(null)`, which reads back as `None`.
 pub fn opt_value() -> impl Strategy<Value = Option<Value>> {
-    proptest::option::of(json_value())
+    proptest::option::of(json_value().prop_filter("null reads back as absent", |value| !value.is_null()))
 }
 
 pub fn opt_values() -> impl Strategy<Value = Option<Vec<Value>>> {

@@ -1,0 +1,16 @@
+//! `callback`: the endpoint the provider POSTs results to. The handler lands with issue 4; until
+//! then the function answers 501 so a deployment is never mistaken for working.
+use lambda_http::{Body, Error, Request, Response, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    run(service_fn(|_: Request| async {
+        Ok::<_, Error>(
+            Response::builder()
+                .status(501)
+                .body(Body::from("callback: not built yet"))?,
+        )
+    }))
+    .await
+}

@@ -1,0 +1,56 @@
+//! Reads the provider reference that sits beside the repository, so tests use
+//! the documents' own examples without copying them into the repo.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `STREAMGUARD_REFERENCE_DIR`, else `../shared/reference` beside the repository.
+pub fn reference_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("STREAMGUARD_REFERENCE_DIR") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference")
+}
+
+/// The text of one reference file; panics with a clear message when it is missing.
+pub fn reference(name: &str) -> String {
+    let path = reference_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "cannot read the provider reference {} ({error}); it lives beside the repository in \
+             ../shared/reference, or set STREAMGUARD_REFERENCE_DIR",
+            path.display()
+        )
+    })
+}
+
+/// The first JSON object after `heading` in `text`, verbatim.
+pub fn json_after(text: &str, heading: &str) -> String {
+    let start = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("heading {heading:?} not found"));
+    let rest = &text[start + heading.len()..];
+    let open = rest.find('{').unwrap_or_else(|| panic!("no JSON after {heading:?}"));
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, c) in rest[open..].char_indices() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, '"') => in_string = true,
+            (false, _, '{') => depth += 1,
+            (false, _, '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return rest[open..open + offset + 1].to_owned();
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced JSON after {heading:?}")
+}
