@@ -235,36 +235,24 @@ const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
     .remove(b'~');
 
 /// Body of `?Action=StartCensorAudioV2`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct StartCensorAudio {
-    #[serde(default)]
     pub room_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<ZegoEventId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_callback_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_callback_url: Option<String>,
     /// 0 per-stream (default), 1 mixed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_mixing_enabled: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_language: Option<Lang>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_type_list: Option<Vec<ZegoRiskType>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_type_list: Option<Vec<ZegoBusinessType>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_language: Option<AcceptLang>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_all_text: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_pre_text: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_pre_audio: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_finish_info: Option<i64>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -349,11 +337,11 @@ impl StartCensorAudio {
 }
 
 /// Body of `?Action=StopCensorAudioV2`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct StopCensorAudio {
-    #[serde(default)]
     pub task_id: String,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -370,6 +358,7 @@ impl StopCensorAudio {
 }
 
 /// Response of either action: `{Code, Message, RequestId, Data}`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "PascalCase")]
@@ -380,7 +369,7 @@ pub struct ZegoResponse {
     #[serde(default)]
     pub request_id: String,
     /// Present on a successful start: the task's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub data: Option<StartCensorAudioData>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -388,12 +377,12 @@ pub struct ZegoResponse {
 }
 
 /// `Data` of a start response.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct StartCensorAudioData {
     /// 32 hex characters; what `StopCensorAudioV2` takes.
-    #[serde(default)]
     pub task_id: String,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -421,30 +410,18 @@ pub enum CallbackAuthError {
 }
 
 /// The signature fields every Zego callback carries.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct CallbackAuth {
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub app_id: Option<String>,
     /// Unix seconds, kept as the text that was signed.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub timestamp: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub nonce: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
 }
 
@@ -491,6 +468,7 @@ impl CallbackAuth {
 }
 
 /// A callback from Zego, told apart by its `Event`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "Event")]
 pub enum ZegoCallback {
@@ -522,6 +500,7 @@ impl ZegoCallback {
 }
 
 /// `censor_audio_v2_result`: one segment's result.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "PascalCase")]
@@ -529,152 +508,115 @@ pub struct ZegoResultCallback {
     #[serde(flatten)]
     pub auth: CallbackAuth,
     /// 0 is success.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt_integer")]
     pub code: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub task_id: Option<String>,
     /// `TaskId_N`: the deduplication key.
     pub result_task_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub detail: Option<ZegoResultDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub aux_info: Option<ZegoResultAuxInfo>,
 }
 
 /// `Detail` of a result callback.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "PascalCase")]
 pub struct ZegoResultDetail {
     /// The disposition.
     pub risk_level: RiskLevel,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub audio_text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub audio_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pre_audio_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_label1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_label2: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_label3: Option<String>,
     /// 0 silent, 1 not silent.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt_integer")]
     pub vad_status: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_detail: Option<ZegoRiskDetail>,
     /// Undocumented element shape; kept as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_values()"))]
     pub risk_info_list: Option<Vec<Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub business_info_list: Option<Vec<ZegoBusinessInfo>>,
 }
 
 /// `Detail.RiskDetail`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct ZegoRiskDetail {
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub risk_source: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_text: Option<String>,
     /// Undocumented element shape; kept as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_values()"))]
     pub matched_lists: Option<Vec<Value>>,
 }
 
 /// `Detail.BusinessInfoList[]`; the third label is spelled `BusinessLabe3` on the wire.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct ZegoBusinessInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_label1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_label2: Option<String>,
-    #[serde(
-        rename = "BusinessLabe3",
-        alias = "BusinessLabel3",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BusinessLabe3", alias = "BusinessLabel3")]
     pub business_label3: Option<String>,
 }
 
 /// `AuxInfo` of a result callback.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct ZegoResultAuxInfo {
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub room_id: Option<String>,
     /// Unix milliseconds.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub process_begin_time: Option<i64>,
     /// Unix milliseconds.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub process_finish_time: Option<i64>,
 }
 
 /// `censor_audio_v2_status`: the task's status (0 = finished).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "PascalCase")]
 pub struct ZegoStatusCallback {
     #[serde(flatten)]
     pub auth: CallbackAuth,
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt_integer")]
     pub code: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub message: Option<String>,
     pub task_id: String,
     /// 0 = finished.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt_integer")]
     pub status: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub aux_info: Option<ZegoStatusAuxInfo>,
 }
 
@@ -686,22 +628,15 @@ impl ZegoStatusCallback {
 }
 
 /// `AuxInfo` of a status callback.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct ZegoStatusAuxInfo {
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub room_id: Option<String>,
     /// Seconds moderated.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub censor_stream_time: Option<i64>,
 }
 

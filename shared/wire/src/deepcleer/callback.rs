@@ -12,34 +12,31 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Any callback DeepCleer sends.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "camelCase")]
 pub struct Callback {
     /// `<task requestId>_<n>` for a segment.
     pub request_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub bt_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub code: Option<ResponseCode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub message: Option<String>,
     /// 0 (or absent): a segment result. 1: the stream ended.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt_integer")]
     pub stat_code: Option<i64>,
     /// Echo of the original request, including the accessKey and any RTC
     /// tokens: never store, log or forward it as is (see [`crate::redact`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_value()"))]
     pub request_params: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub audio_detail: Option<AudioDetail>,
     /// Stream-end information (only with `statCode` 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub aux_info: Option<StreamEndInfo>,
 }
 
@@ -114,316 +111,228 @@ impl<'a> SegmentId<'a> {
 }
 
 /// `audioDetail`: one segment's result.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "camelCase")]
 pub struct AudioDetail {
     /// The disposition. Labels and descriptions are descriptive only.
     pub risk_level: RiskLevel,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub audio_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_label1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_label2: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_label3: Option<String>,
     /// For people, not for code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub audio_text: Option<String>,
     /// 20-second clip of the preceding and current segments (`returnPreAudio` 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pre_audio_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub risk_detail: Option<RiskDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub aux_info: Option<SegmentAuxInfo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub business_labels: Option<Vec<BusinessLabel>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub all_labels: Option<Vec<RiskLabel>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub token_profile_labels: Option<Vec<TokenLabel>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub token_risk_labels: Option<Vec<TokenLabel>>,
     /// Per second (up to 10), every active speaker; Agora mixed streams only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub speakers: Option<Vec<Vec<Speaker>>>,
     /// 0 silent, 1 not silent.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient::opt_integer")]
     pub vad_code: Option<i64>,
     /// Legacy attribute labels; prefer `business_labels`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub audio_tags: Option<AudioTags>,
 }
 
 /// `riskDetail`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RiskDetail {
     /// 1000 no risk, 1001 text, 1003 audio.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub risk_source: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched_lists: Option<Vec<MatchedList>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_segments: Option<Vec<RiskSegment>>,
 }
 
 /// A custom list that matched (`riskDetail.matchedLists[]`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct MatchedList {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub words: Option<Vec<MatchedWord>>,
 }
 
 /// `matchedLists[].words[]`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct MatchedWord {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub word: Option<String>,
     /// 0-indexed positions in the text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Vec<i64>>,
 }
 
 /// `riskDetail.riskSegments[]`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RiskSegment {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Vec<i64>>,
 }
 
 /// `audioDetail.auxInfo`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct SegmentAuxInfo {
     /// Sent as `audioStartTime` here and `audioStarttime` by other APIs; both parse.
-    #[serde(
-        default,
-        alias = "audioStarttime",
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "audioStarttime", deserialize_with = "lenient::opt_text")]
     pub audio_start_time: Option<String>,
-    #[serde(
-        default,
-        alias = "audioEndtime",
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "audioEndtime", deserialize_with = "lenient::opt_text")]
     pub audio_end_time: Option<String>,
     /// Unix milliseconds.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub begin_process_time: Option<i64>,
     /// Unix milliseconds.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub finish_process_time: Option<i64>,
     /// In-room speaker (Agora separated streams).
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub user_id: Option<i64>,
     /// In-room speaker (separated streams of ALI, TRTC, ZEGO, VOLC, GIN).
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub str_user_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub room: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_values()"))]
     pub sei_info: Option<Vec<Value>>,
     /// The request's `passThrough`, echoed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_value()"))]
     pub pass_through: Option<Value>,
 }
 
 /// `businessLabels[]`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct BusinessLabel {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_label1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_label2: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_label3: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_description: Option<String>,
     /// 0–1.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_number",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_number")]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_finite()"))]
     pub probability: Option<f64>,
     /// 0–2.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub confidence_level: Option<i64>,
 }
 
 /// `allLabels[]`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RiskLabel {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_label1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_label2: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_label3: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_description: Option<String>,
 }
 
 /// `tokenProfileLabels[]` and `tokenRiskLabels[]`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct TokenLabel {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label2: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label3: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Unix milliseconds.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub timestamp: Option<i64>,
 }
 
 /// `speakers[][]`: one speaker at one second.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Speaker {
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub uid: Option<i64>,
     /// 0–255.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub volume: Option<i64>,
 }
 
 /// Legacy `audioTags`: probabilities are 0–100 integers, labels Chinese strings.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct AudioTags {
     /// `男性` (male) or `女性` (female).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gender: Option<LegacyTag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timbre: Option<Vec<LegacyTag>>,
     /// 0 no singing, 1 singing.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub song: Option<i64>,
     /// Documented as an object, sent as an array in the reference example;
     /// both parse, and it is written as an array.
-    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "one_or_many")]
     pub language: Option<Vec<LanguageTag>>,
 }
 
 /// A legacy gender or timbre label with its 0–100 probability.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(default)]
 pub struct LegacyTag {
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_text")]
     pub label: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub probability: Option<i64>,
 }
 
 /// A legacy language label: 0 Mandarin, 1 English, 2 Cantonese, 3 Tibetan,
 /// 4 Uyghur, 5 Mongolian, 6 Korean, -1 other; probability 0–100.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(default)]
 pub struct LanguageTag {
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub label: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub probability: Option<i64>,
 }
 
@@ -447,21 +356,17 @@ where
 }
 
 /// Top-level `auxInfo` of the stream-end callback.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct StreamEndInfo {
     /// Why the stream ended (3001–3005); `errorcode` also accepted.
-    #[serde(default, alias = "errorcode", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "errorcode")]
     pub error_code: Option<StreamEndCode>,
     /// Submitted stream duration, as the provider reports it.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::opt_integer")]
     pub stream_time: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_value()"))]
     pub pass_through: Option<Value>,
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// reference uses both placements); the video API spells it `errorcode`.
 /// Both placements and both casings parse; [`SyncResponse::duplicate_of`]
 /// reads whichever was sent.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "camelCase")]
@@ -22,13 +23,13 @@ pub struct SyncResponse {
     pub code: ResponseCode,
     #[serde(default)]
     pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub detail: Option<ResponseDetail>,
     /// Top-level placement of the detail code.
-    #[serde(default, alias = "errorcode", skip_serializing_if = "Option::is_none")]
+    #[serde(default, alias = "errorcode")]
     pub error_code: Option<DetailCode>,
     /// Top-level placement of the duplicate's requestId.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub dup_request_id: Option<String>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -36,13 +37,13 @@ pub struct SyncResponse {
 }
 
 /// `detail` of a start response.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ResponseDetail {
-    #[serde(default, alias = "errorcode", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "errorcode")]
     pub error_code: Option<DetailCode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_request_id: Option<String>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -103,6 +104,7 @@ impl SyncResponse {
 }
 
 /// Which close API a task needs.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
@@ -113,15 +115,14 @@ pub enum MediaKind {
 }
 
 /// Body of `POST /finish_audiostream/v4` and `POST /finish_videostream/v4`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CloseRequest {
     /// Secret: never log it.
-    #[serde(default)]
     pub access_key: String,
     /// A task's requestId, or the `dupRequestId` of a duplicate submission.
-    #[serde(default)]
     pub request_id: String,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -148,6 +149,7 @@ pub fn parse_close_request(json: &str) -> Result<CloseRequest, Problems> {
 }
 
 /// Response of either close API.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(rename_all = "camelCase")]

@@ -17,29 +17,24 @@ pub type OtherFields = Map<String, Value>;
 pub const MAX_DATA_BYTES: usize = 1024 * 1024;
 
 /// Body of `POST /audiostream/v4`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct StartRequest {
     /// API key, at most 20 characters. Secret: never log it.
-    #[serde(default)]
     pub access_key: String,
-    #[serde(default)]
     pub app_id: String,
-    #[serde(default)]
     pub event_id: String,
     /// Risk detection types; this or `business_type` is required.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub risk_types: Option<RiskTypes>,
     /// Business detection types; this or `risk_types` is required.
-    #[serde(rename = "businessType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "businessType")]
     pub business_types: Option<BusinessTypes>,
-    #[serde(default)]
     pub data: StreamData,
     /// Where results are POSTed (http or https).
-    #[serde(default)]
     pub callback: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_lang: Option<AcceptLang>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -47,75 +42,50 @@ pub struct StartRequest {
 }
 
 /// The `data` object of a start request.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct StreamData {
     /// User account identifier, at most 64 characters.
-    #[serde(default)]
     pub token_id: String,
     /// The backend's stream identifier, at most 128 characters.
-    #[serde(default)]
     pub bt_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_type: Option<StreamType>,
     /// Required for NORMAL streams: rtmp, rtmps, http or https.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<Lang>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zego_param: Option<ZegoParam>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agora_param: Option<AgoraParam>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trtc_param: Option<TrtcParam>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volc_param: Option<VolcParam>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gin_param: Option<GinParam>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ali_param: Option<AliParam>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub yunxin_param: Option<YunxinParam>,
     /// 0/1: include the preceding segment's text with a violating segment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_pre_text: Option<i64>,
     /// 0/1: include a 20-second clip of the preceding and current segments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_pre_audio: Option<i64>,
     /// 0/1: send a stream-end callback (`statCode` 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_finish_info: Option<i64>,
     /// 0/1: 0 calls back only for violations, 1 for every segment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_all_text: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Extra>,
     /// Echoed in the callback's `auxInfo.passThrough` (also accepted in `extra`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_object()"))]
     pub pass_through: Option<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor_name: Option<String>,
     /// 1–36: review one segment out of every `step + 1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_detect_step: Option<i64>,
     /// Receiver's tokenId; required when `eventId` is `message`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_token_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     /// Client public IPv4 or IPv6 address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// User level 0–4.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// 0 unknown, 1 male, 2 female.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gender: Option<i64>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -148,11 +118,11 @@ impl StreamData {
 }
 
 /// `data.extra`: auxiliary parameters.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Extra {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_object()"))]
     pub pass_through: Option<Map<String, Value>>,
     #[serde(flatten)]
@@ -161,21 +131,17 @@ pub struct Extra {
 }
 
 /// `data.zegoParam`: Zego SDK recording.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ZegoParam {
     /// Zego identify_token; regenerate per request. Secret.
-    #[serde(default)]
     pub token_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_mixing_enabled: Option<bool>,
     /// 0–6; 6 recommended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_domain: Option<i64>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -183,31 +149,23 @@ pub struct ZegoParam {
 }
 
 /// `data.agoraParam`: Agora SDK recording.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct AgoraParam {
     /// Agora's appId (not DeepCleer's).
-    #[serde(default)]
     pub app_id: String,
-    #[serde(default)]
     pub channel: String,
     /// Agora token, at most 24 h valid. Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// Unsigned 32-bit; required with `token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_mixing_enabled: Option<bool>,
     /// 0 communication, 1 live broadcast.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_profile: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe_mode: Option<SubscribeMode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_user_id_list: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untrusted_user_id_list: Option<Vec<String>>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -215,27 +173,22 @@ pub struct AgoraParam {
 }
 
 /// `data.trtcParam`: Tencent TRTC recording.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct TrtcParam {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sdk_app_id: Option<i64>,
     /// 2 separated, 4 mixed. Spelled `demoSences` on the wire.
-    #[serde(rename = "demoSences", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "demoSences")]
     pub demo_scenes: Option<i64>,
     /// Recording-side userId, at most 32 characters of `[A-Za-z0-9_-]`.
-    #[serde(default)]
     pub user_id: String,
     /// Signature for `user_id`. Secret.
-    #[serde(default)]
     pub user_sig: String,
     /// 1–4294967294; wins over `str_room_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub str_room_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -243,24 +196,18 @@ pub struct TrtcParam {
 }
 
 /// `data.volcParam`: Volcengine recording.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct VolcParam {
-    #[serde(default)]
     pub app_id: String,
-    #[serde(default)]
     pub room_id: String,
     /// Secret.
-    #[serde(default)]
     pub token: String,
-    #[serde(default)]
     pub user_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe_mode: Option<SubscribeMode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_user_id_list: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untrusted_user_id_list: Option<Vec<String>>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -268,22 +215,18 @@ pub struct VolcParam {
 }
 
 /// `data.ginParam`: Giants recording.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct GinParam {
     /// Room token. Secret.
-    #[serde(default)]
     pub token_id: String,
-    #[serde(default)]
     pub room_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_mixing_enabled: Option<bool>,
     /// Designated server IP address.
-    #[serde(default)]
     pub ip: String,
     /// Designated port (a string on the wire).
-    #[serde(default)]
     pub port: String,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -291,19 +234,16 @@ pub struct GinParam {
 }
 
 /// `data.aliParam`: Aliyun recording.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct AliParam {
     /// New per request. Secret.
-    #[serde(default)]
     pub token: String,
     /// Must match the token's channelID.
-    #[serde(default)]
     pub room: String,
-    #[serde(default)]
     pub user_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_mixing_enabled: Option<bool>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -311,18 +251,15 @@ pub struct AliParam {
 }
 
 /// `data.yunxinParam`: NetEase Yunxin recording.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct YunxinParam {
     /// New per request. Secret.
-    #[serde(default)]
     pub token: String,
-    #[serde(default)]
     pub cname: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<i64>,
-    #[serde(default)]
     pub app_key: String,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
