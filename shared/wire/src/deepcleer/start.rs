@@ -83,10 +83,8 @@ pub struct StreamData {
     pub device_id: Option<String>,
     /// Client public IPv4 or IPv6 address.
     pub ip: Option<String>,
-    /// User level 0–4.
-    pub level: Option<i64>,
-    /// 0 unknown, 1 male, 2 female.
-    pub gender: Option<i64>,
+    pub level: Option<UserLevel>,
+    pub gender: Option<Gender>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
     pub other: OtherFields,
@@ -361,8 +359,8 @@ fn check_data(check: &mut Checker, data: &StreamData, event_id: &str) {
     check.flag("data.returnFinishInfo", data.return_finish_info);
     check.flag("data.returnAllText", data.return_all_text);
     check.range("data.audioDetectStep", data.audio_detect_step, 1, 36);
-    check.range("data.level", data.level, 0, 4);
-    check.range("data.gender", data.gender, 0, 2);
+    check.range("data.level", data.level.map(UserLevel::code), 0, 4);
+    check.range("data.gender", data.gender.map(Gender::code), 0, 2);
     if let Some(device_id) = &data.device_id {
         check.max_chars("data.deviceId", device_id, 128);
     }

@@ -126,6 +126,28 @@ code_enum! {
 }
 
 code_enum! {
+    /// User level (`data.level`), for per-level interception strategies.
+    UserLevel "user level" {
+        /// Newly registered, inactive, or level-0 users.
+        Lowest = 0,
+        Lower = 1,
+        Mid = 2,
+        Higher = 3,
+        /// Paying or VIP users.
+        Highest = 4,
+    }
+}
+
+code_enum! {
+    /// User gender (`data.gender`).
+    Gender "gender" {
+        Unspecified = 0,
+        Male = 1,
+        Female = 2,
+    }
+}
+
+code_enum! {
     /// `detail.errorCode` of a start response.
     DetailCode "detail error code" {
         /// The stream is already in moderation; `dupRequestId` names that task.
