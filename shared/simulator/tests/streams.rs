@@ -284,3 +284,33 @@ async fn after_twenty_retries_the_provider_gives_up() {
     assert_eq!(deliveries[0]["acknowledgedOn"], serde_json::Value::Null);
     assert_eq!(deliveries[0]["gaveUp"], true);
 }
+
+#[tokio::test]
+async fn rtmp_streams_follow_the_scenario() {
+    let h = harness(|_| {}).await;
+    h.put_scenario(json!({"segments": [{"segment": 2, "riskLevel": "REJECT"}],
+                          "streams": [{"btId": "rtmp-room", "durationSecs": 25, "endCode": 3003}]}))
+        .await;
+    h.start(&h.normal("rtmp-room", "rtmp://127.0.0.1:1935/live/room")).await;
+    assert_eq!(h.stream_end("rtmp-room").await["auxInfo"]["errorCode"], 3003);
+    let callbacks = h.callbacks("rtmp-room", 2).await;
+    assert!(callbacks.iter().any(|b| b["audioDetail"]["riskLevel"] == "REJECT"));
+}
+
+#[tokio::test]
+async fn closing_during_pull_retries_stops_the_pull() {
+    // Slow time, so the task is still between retries when it is closed.
+    let h = harness(|config| config.time_scale = 1.0).await;
+    let started = h.start(&h.normal("closing", &h.sources.at("/missing.flv"))).await;
+    let request_id = started["requestId"].as_str().unwrap();
+    h.wait_items("tasks", &format!("requestId={request_id}&kind=running"), 1)
+        .await;
+    assert_eq!(h.close(request_id).await["code"], 1100);
+    let end = h.stream_end("closing").await;
+    assert!(end["auxInfo"].get("errorCode").is_none(), "closed, not failed: {end}");
+    let tasks = h
+        .wait_items("tasks", &format!("requestId={request_id}&kind=ended"), 1)
+        .await;
+    assert_eq!(tasks[0]["endCause"], "closed");
+    assert!(tasks[0]["pullAttempts"].as_u64().unwrap() < 13);
+}
