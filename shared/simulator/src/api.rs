@@ -459,22 +459,12 @@ pub async fn zego(State(state): State<SharedState>, RawQuery(query): RawQuery, b
         Gate::Answer(code) => return respond(&state, record, code, None, zego_answer(code, "fault", None)).await,
         Gate::Proceed { drop_for } => drop_for,
     };
-    let invalid = |detail: String| zego_answer(ZEGO_INVALID_PARAMETER, format!("invalid parameter: {detail}"), None);
     match params.action.as_str() {
         START_ACTION => {
-            let body = match wire::parse_with_path::<StartCensorAudio>(&body)
-                .and_then(|body| body.validate().map(|()| body))
-            {
+            let body = match valid_body(&body, StartCensorAudio::validate) {
                 Ok(body) => body,
                 Err(problems) => {
-                    return respond(
-                        &state,
-                        record,
-                        ZEGO_INVALID_PARAMETER,
-                        drop_for,
-                        invalid(problems.to_string()),
-                    )
-                    .await;
+                    return respond(&state, record, ZEGO_INVALID_PARAMETER, drop_for, zego_invalid(problems)).await;
                 }
             };
             record.bt_id = Some(body.room_id.clone());
@@ -514,20 +504,12 @@ pub async fn zego(State(state): State<SharedState>, RawQuery(query): RawQuery, b
             respond(&state, record, 0, drop_for, zego_answer(0, "success", Some(task_id))).await
         }
         STOP_ACTION => {
-            let body =
-                match wire::parse_with_path::<StopCensorAudio>(&body).and_then(|body| body.validate().map(|()| body)) {
-                    Ok(body) => body,
-                    Err(problems) => {
-                        return respond(
-                            &state,
-                            record,
-                            ZEGO_INVALID_PARAMETER,
-                            drop_for,
-                            invalid(problems.to_string()),
-                        )
-                        .await;
-                    }
-                };
+            let body = match valid_body(&body, StopCensorAudio::validate) {
+                Ok(body) => body,
+                Err(problems) => {
+                    return respond(&state, record, ZEGO_INVALID_PARAMETER, drop_for, zego_invalid(problems)).await;
+                }
+            };
             record.request_id = Some(body.task_id.clone());
             let found = state.update(|inner| {
                 inner
@@ -541,14 +523,26 @@ pub async fn zego(State(state): State<SharedState>, RawQuery(query): RawQuery, b
                 respond(&state, record, 0, drop_for, zego_answer(0, "success", None)).await
             } else {
                 let detail = format!("TaskId {} is not a task of this service", body.task_id);
-                respond(&state, record, ZEGO_INVALID_PARAMETER, drop_for, invalid(detail)).await
+                respond(&state, record, ZEGO_INVALID_PARAMETER, drop_for, zego_invalid(detail)).await
             }
         }
         other => {
             let detail = format!("Action {other} is not simulated");
-            respond(&state, record, ZEGO_INVALID_PARAMETER, drop_for, invalid(detail)).await
+            respond(&state, record, ZEGO_INVALID_PARAMETER, drop_for, zego_invalid(detail)).await
         }
     }
+}
+
+fn zego_invalid(detail: impl std::fmt::Display) -> ZegoResponse {
+    zego_answer(ZEGO_INVALID_PARAMETER, format!("invalid parameter: {detail}"), None)
+}
+
+/// Parses and validates a Zego body, naming every problem.
+fn valid_body<T: serde::de::DeserializeOwned>(
+    body: &str,
+    validate: impl Fn(&T) -> Result<(), wire::Problems>,
+) -> Result<T, wire::Problems> {
+    wire::parse_with_path::<T>(body).and_then(|parsed| validate(&parsed).map(|()| parsed))
 }
 
 fn verify_zego(state: &SharedState, params: &CommonParams) -> Result<(), ZegoCode> {
