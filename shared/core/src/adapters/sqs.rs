@@ -1,0 +1,88 @@
+//! The event queue on SQS. FIFO (the default): one message group per stream
+//! (`btId`), so a consumer sees a stream's events in order, and the event id
+//! as deduplication id, so a resend within five minutes is dropped by SQS.
+//! A standard queue URL (no `.fifo`) is also accepted: no ordering, no
+//! deduplication window; consumers then rely on `eventId` alone.
+
+use crate::ports::{EventQueue, QueueError};
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::MessageAttributeValue;
+use sha2::{Digest, Sha256};
+use wire::event::{EventBody, QueueEvent};
+
+#[derive(Clone, Debug)]
+pub struct SqsQueue {
+    client: Client,
+    url: String,
+    fifo: bool,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        let url = url.into();
+        let fifo = url.ends_with(".fifo");
+        SqsQueue { client, url, fifo }
+    }
+}
+
+/// SQS ids allow 1–128 of `[A-Za-z0-9]` and ASCII punctuation; anything else is hashed.
+pub fn sqs_id(value: &str) -> String {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c.is_ascii_punctuation();
+    if !value.is_empty() && value.len() <= 128 && value.chars().all(allowed) {
+        value.to_owned()
+    } else {
+        format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
+    }
+}
+
+fn attribute(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("type and value are set")
+}
+
+impl EventQueue for SqsQueue {
+    async fn publish(&self, event: &QueueEvent) -> Result<(), QueueError> {
+        let body = serde_json::to_string(event).map_err(|error| QueueError(error.to_string()))?;
+        let kind = match event.body {
+            EventBody::Segment(_) => "segment",
+            EventBody::StreamEnd(_) => "streamEnd",
+        };
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .message_attributes("kind", attribute(kind))
+            .message_attributes("provider", attribute(event.provider.as_str()))
+            .message_attributes("schemaVersion", attribute(&event.schema_version.to_string()));
+        if self.fifo {
+            request = request
+                .message_group_id(sqs_id(event.group_key()))
+                .message_deduplication_id(sqs_id(&event.event_id));
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| QueueError(aws_sdk_sqs::error::DisplayErrorContext(error).to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_kept_when_sqs_accepts_them_and_hashed_otherwise() {
+        assert_eq!(sqs_id("deepcleer:b639_2"), "deepcleer:b639_2");
+        assert_eq!(sqs_id("room-1"), "room-1");
+        let hashed = sqs_id("房间一");
+        assert!(hashed.starts_with("sha256:") && hashed.len() == 71);
+        assert_eq!(hashed, sqs_id("房间一"), "stable, so a stream keeps its group");
+        assert!(sqs_id(&"a".repeat(129)).starts_with("sha256:"));
+        assert!(sqs_id("with space").starts_with("sha256:"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Building each function's service once per cold start: configuration,
+//! secrets (SSM SecureString, read once), AWS clients, adapters.
+
+use crate::adapters::deepcleer::{Endpoints, HttpProvider};
+use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::null::{NoProvider, NoQueue};
+use crate::adapters::sqs::SqsQueue;
+use crate::config::{Config, SecretSource};
+use crate::domain::{CallbackKey, Policy, Secret, Streamguard};
+use crate::ports::SystemClock;
+
+/// What `start` and `close` run: they call the provider and publish nothing.
+pub type ControlService = Streamguard<DynamoStore, NoQueue, HttpProvider, SystemClock>;
+/// What `callback` runs: it publishes and calls no provider.
+pub type CallbackService = Streamguard<DynamoStore, SqsQueue, NoProvider, SystemClock>;
+
+/// Why a function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("secret {name}: {problem}")]
+    Secret { name: String, problem: String },
+}
+
+/// The AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`), loaded once.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Resolves a secret: the value itself, or an SSM SecureString read with decryption.
+pub async fn resolve(source: &SecretSource, sdk: &aws_config::SdkConfig) -> Result<Secret, InitError> {
+    match source {
+        SecretSource::Value(value) => Ok(Secret::new(value.clone())),
+        SecretSource::Parameter(name) => {
+            let ssm = aws_sdk_ssm::Client::new(sdk);
+            let output = ssm
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|error| InitError::Secret {
+                    name: name.clone(),
+                    problem: aws_sdk_ssm::error::DisplayErrorContext(error).to_string(),
+                })?;
+            let value = output
+                .parameter
+                .and_then(|parameter| parameter.value)
+                .ok_or_else(|| InitError::Secret {
+                    name: name.clone(),
+                    problem: "the parameter has no value".into(),
+                })?;
+            Ok(Secret::new(value))
+        }
+    }
+}
+
+async fn policy(config: &Config, sdk: &aws_config::SdkConfig) -> Result<(Policy, Secret), InitError> {
+    let access_key = resolve(&config.access_key, sdk).await?;
+    let key_secret = resolve(&config.callback_token_key, sdk).await?;
+    let callback_key = CallbackKey::new(key_secret.expose().as_bytes()).map_err(|problem| InitError::Secret {
+        name: "callback-token key".into(),
+        problem: problem.into(),
+    })?;
+    let mut policy = Policy::new(access_key.clone(), callback_key);
+    policy.default_app_id = config.default_app_id.clone();
+    policy.default_event_id = config.default_event_id.clone();
+    policy.published_levels = config.published_levels.clone();
+    policy.start_attempts = config.start_attempts;
+    policy.close_attempts = config.close_attempts;
+    policy.starting_lease = config.starting_lease;
+    policy.event_retention = config.event_retention;
+    policy.progress_interval = config.progress_interval;
+    Ok((policy, access_key))
+}
+
+fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name)
+}
+
+/// The service of the `start` and `close` functions.
+pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<ControlService, InitError> {
+    let (policy, access_key) = policy(config, sdk).await?;
+    let endpoints = Endpoints {
+        audio_base_url: config.audio_base_url.clone(),
+        video_base_url: config.video_base_url.clone(),
+        start_timeout: config.start_timeout,
+        close_timeout: config.close_timeout,
+        video_close_timeout: config.video_close_timeout,
+    };
+    Ok(Streamguard::new(
+        store(config, sdk),
+        NoQueue,
+        HttpProvider::new(endpoints, access_key),
+        SystemClock,
+        policy,
+    ))
+}
+
+/// The service of the `callback` function.
+pub async fn callback_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<CallbackService, InitError> {
+    let queue_url = config.require_queue()?;
+    let (policy, _) = policy(config, sdk).await?;
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
+    Ok(Streamguard::new(
+        store(config, sdk),
+        queue,
+        NoProvider,
+        SystemClock,
+        policy,
+    ))
+}
