@@ -1,16 +1,11 @@
-//! `callback`: the endpoint the provider POSTs results to. The handler lands with issue 4; until
-//! then the function answers 501 so a deployment is never mistaken for working.
-use lambda_http::{Body, Error, Request, Response, run, service_fn};
+//! `callback`: `POST /callbacks/{token}`, the public endpoint the provider calls.
+use lambda_http::{Error, run, service_fn};
+use streamguard::{app, config::Config, http, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
-    run(service_fn(|_: Request| async {
-        Ok::<_, Error>(
-            Response::builder()
-                .status(501)
-                .body(Body::from("callback: not built yet"))?,
-        )
-    }))
-    .await
+    telemetry::init();
+    let config = Config::from_env()?;
+    let service = app::callback_service(&config, &app::aws_config().await).await?;
+    run(service_fn(|request| http::callback_function(&service, request))).await
 }

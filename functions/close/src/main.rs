@@ -1,16 +1,11 @@
-//! `close`: closes a moderation task. The handler lands with issue 4; until
-//! then the function answers 501 so a deployment is never mistaken for working.
-use lambda_http::{Body, Error, Request, Response, run, service_fn};
+//! `close`: `POST /streams/{btId}/close` and `POST /requests/{requestId}/close`.
+use lambda_http::{Error, run, service_fn};
+use streamguard::{app, config::Config, http, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
-    run(service_fn(|_: Request| async {
-        Ok::<_, Error>(
-            Response::builder()
-                .status(501)
-                .body(Body::from("close: not built yet"))?,
-        )
-    }))
-    .await
+    telemetry::init();
+    let config = Config::from_env()?;
+    let service = app::control_service(&config, &app::aws_config().await).await?;
+    run(service_fn(|request| http::close_function(&service, request))).await
 }

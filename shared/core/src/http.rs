@@ -130,7 +130,11 @@ fn simple_error(status: StatusCode, code: &str, message: &str) -> Response<Body>
 
 /// `scheme://host` of the request, as the provider must reach it.
 fn request_base(headers: &HeaderMap) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))?
+        .to_str()
+        .ok()?;
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|value| value.to_str().ok())
@@ -142,15 +146,19 @@ fn request_base(headers: &HeaderMap) -> Option<String> {
 fn finish(route: &Route, result: Result<Response<Body>, ApiError>) -> Response<Body> {
     match result {
         Ok(response) => {
-            tracing::info!(route = ?route_name(route), status = response.status().as_u16(), "request handled");
+            tracing::info!(
+                route = route_name(route),
+                status = response.status().as_u16(),
+                "request handled"
+            );
             response
         }
         Err(error) => {
             let status = error.status();
             if status >= 500 {
-                tracing::error!(route = ?route_name(route), status, %error, "request failed");
+                tracing::error!(route = route_name(route), status, %error, "request failed");
             } else {
-                tracing::info!(route = ?route_name(route), status, %error, "request refused");
+                tracing::info!(route = route_name(route), status, %error, "request refused");
             }
             error_response(&error)
         }

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Filters and waiting, shared by the listings.
+/// Unknown parameters are refused (400), so a misspelt filter cannot match everything.
 #[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct Listing {
     pub request_id: Option<String>,
     pub bt_id: Option<String>,
@@ -29,6 +30,8 @@ pub struct Listing {
     pub acknowledged: Option<bool>,
     /// Deliveries only: `true` for those given up after every retry.
     pub gave_up: Option<bool>,
+    /// Deliveries only: at least this many attempts made.
+    pub min_attempts: Option<usize>,
     pub min: Option<usize>,
     pub wait_ms: Option<u64>,
 }
@@ -71,6 +74,7 @@ impl Listing {
                     .is_none_or(|wanted| wanted == delivery.acknowledged_on.is_some())
             })
             .filter(|delivery| self.gave_up.is_none_or(|wanted| wanted == delivery.gave_up))
+            .filter(|delivery| self.min_attempts.is_none_or(|min| delivery.attempts.len() >= min))
             .filter_map(|delivery| serde_json::to_value(delivery).ok())
             .collect()
     }

@@ -233,7 +233,7 @@ async fn a_dropped_response_leaves_a_running_task_that_a_resubmission_finds() {
     let resubmitted = h.start(&request).await;
     assert_eq!(resubmitted["detail"]["errorCode"], 1001);
     assert_eq!(resubmitted["detail"]["dupRequestId"], tasks[0]["requestId"]);
-    let records = h.wait_items("requests", "api=start", 2).await;
+    let records = h.wait_items("requests", "kind=start", 2).await;
     assert_eq!(records[0]["fault"], "dropped");
 }
 
@@ -258,4 +258,13 @@ async fn refused_connections_come_back_after_the_fault() {
             Err(error) => panic!("the simulator did not come back: {error}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_misspelt_listing_filter_is_refused() {
+    let h = harness(|_| {}).await;
+    let (status, _) = h.control("requests?api=start").await;
+    assert_eq!(status, 400);
+    let (status, _) = h.control("requests?kind=start").await;
+    assert_eq!(status, 200);
 }

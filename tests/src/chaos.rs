@@ -1,0 +1,104 @@
+//! A proxy in front of moto that can take DynamoDB or SQS "down" (503, as an
+//! overloaded service answers) and bring it back, counting what it refused.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use tokio::sync::Notify;
+
+pub struct Chaos {
+    pub url: String,
+    target: String,
+    client: reqwest::Client,
+    pub dynamodb_down: AtomicBool,
+    pub sqs_down: AtomicBool,
+    pub refused: AtomicU32,
+    refusal: Notify,
+}
+
+impl Chaos {
+    pub async fn start(target: &str) -> Arc<Chaos> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let chaos = Arc::new(Chaos {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            target: target.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            dynamodb_down: AtomicBool::new(false),
+            sqs_down: AtomicBool::new(false),
+            refused: AtomicU32::new(0),
+            refusal: Notify::new(),
+        });
+        let app = Router::new().fallback(proxy).with_state(chaos.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        chaos
+    }
+
+    /// Waits until at least `count` requests were refused.
+    pub async fn wait_refused(&self, count: u32) {
+        let deadline = tokio::time::Instant::now() + crate::WAIT;
+        loop {
+            let notified = self.refusal.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.refused.load(Ordering::SeqCst) >= count {
+                return;
+            }
+            assert!(
+                tokio::time::timeout_at(deadline, notified).await.is_ok(),
+                "no request was refused"
+            );
+        }
+    }
+}
+
+async fn proxy(State(chaos): State<Arc<Chaos>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body: Bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let is_dynamodb = target.starts_with("DynamoDB_");
+    let is_sqs = target.starts_with("AmazonSQS") || body.starts_with(b"Action=");
+    if (is_dynamodb && chaos.dynamodb_down.load(Ordering::SeqCst)) || (is_sqs && chaos.sqs_down.load(Ordering::SeqCst))
+    {
+        chaos.refused.fetch_add(1, Ordering::SeqCst);
+        chaos.refusal.notify_waiters();
+        let body = r#"{"__type":"ServiceUnavailable","message":"taken down by the test"}"#;
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "application/x-amz-json-1.0")],
+            body,
+        )
+            .into_response();
+    }
+    let url = format!(
+        "{}{}",
+        chaos.target,
+        parts.uri.path_and_query().map(|value| value.as_str()).unwrap_or("/")
+    );
+    let mut outgoing = chaos.client.request(parts.method, url).body(body);
+    for (name, value) in &parts.headers {
+        if name != "content-length" {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    match outgoing.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            let mut response = Response::new(axum::body::Body::from(answer.bytes().await.unwrap_or_default()));
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            response
+        }
+        Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+    }
+}

@@ -1,0 +1,309 @@
+//! The end-to-end harness: a whole local stack per test.
+//!
+//! - moto server (DynamoDB and SQS), started by `scripts/test` and reached
+//!   through `AWS_ENDPOINT_URL`, with a fresh table and queue per test;
+//! - a fault proxy between the functions and moto, so a test can take
+//!   DynamoDB or SQS "down" and bring it back;
+//! - the provider simulator, in-process on an ephemeral port;
+//! - the bundle's API (the functions' handlers) on an ephemeral port.
+//!
+//! Everything talks HTTP on loopback, with the real AWS SDK.
+
+pub mod chaos;
+
+use aws_config::retry::RetryConfig;
+use serde_json::{Value, json};
+use simulator::{Config as SimConfig, Simulator};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use streamguard::config::Config;
+use streamguard::domain::CallbackKey;
+use wire::event::QueueEvent;
+
+pub const ACCESS_KEY: &str = "e2e-access-key";
+pub const CALLBACK_KEY: &str = "e2e-callback-token-key-0123456789";
+/// Generous for slow CI machines; a passing test never waits this long.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// moto's URL, from `AWS_ENDPOINT_URL` (set by `scripts/test`).
+pub fn moto_url() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the end-to-end tests through scripts/test, which starts moto server")
+    })
+}
+
+/// SDK configuration for `endpoint`, with dummy credentials and no retries
+/// (a test that takes a service down wants the failure, not a retry storm).
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "e2e",
+        ))
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await
+}
+
+/// What a test may change before the stack starts.
+pub struct Options {
+    /// Environment-style settings for the functions (override the defaults).
+    pub env: Vec<(&'static str, String)>,
+    /// Simulator settings.
+    pub simulator: Box<dyn FnOnce(&mut SimConfig) + Send>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            env: Vec::new(),
+            simulator: Box::new(|_| {}),
+        }
+    }
+}
+
+pub struct Stack {
+    /// The bundle's API base URL.
+    pub api: String,
+    pub sim: Simulator,
+    pub http: reqwest::Client,
+    /// Straight to moto, for assertions.
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub table: String,
+    pub queue_url: String,
+    pub chaos: Arc<chaos::Chaos>,
+    pub key: CallbackKey,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub async fn stack() -> Stack {
+    stack_with(Options::default()).await
+}
+
+pub async fn stack_with(options: Options) -> Stack {
+    let moto = moto_url();
+    let direct = sdk_config(&moto).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let provisioned = streamguard::provision::provision(&direct, &format!("sg-{suffix}"), &format!("sg-{suffix}"))
+        .await
+        .expect("moto provisions the table and queues");
+
+    let chaos = chaos::Chaos::start(&moto).await;
+    let through_chaos = sdk_config(&chaos.url).await;
+
+    let mut sim_config = SimConfig::for_tests(ACCESS_KEY);
+    (options.simulator)(&mut sim_config);
+    let sim = Simulator::start(sim_config).await.expect("the simulator starts");
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    let mut env: HashMap<&str, String> = HashMap::from([
+        ("TABLE_NAME", provisioned.table_name.clone()),
+        ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("DEEPCLEER_BASE_URL", sim.url()),
+        ("DEEPCLEER_VIDEO_BASE_URL", sim.url()),
+        ("DEEPCLEER_ACCESS_KEY", ACCESS_KEY.to_owned()),
+        ("CALLBACK_TOKEN_KEY", CALLBACK_KEY.to_owned()),
+        ("CALLBACK_BASE_URL", api.clone()),
+        ("DEFAULT_APP_ID", "default".to_owned()),
+        ("DEFAULT_EVENT_ID", "liveAudio".to_owned()),
+        ("PROGRESS_INTERVAL_SECS", "0".to_owned()),
+    ]);
+    env.extend(options.env);
+    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("a valid configuration");
+    let functions = devserver::Functions {
+        start: streamguard::app::control_service(&config, &through_chaos)
+            .await
+            .unwrap(),
+        close: streamguard::app::control_service(&config, &through_chaos)
+            .await
+            .unwrap(),
+        callback: streamguard::app::callback_service(&config, &through_chaos)
+            .await
+            .unwrap(),
+        settings: streamguard::http::HttpSettings {
+            callback_base_url: config.callback_base_url.clone(),
+        },
+    };
+    let router = devserver::in_process(Arc::new(functions));
+    let server = tokio::spawn(async move {
+        let _ = devserver::serve(listener, router).await;
+    });
+    Stack {
+        api,
+        sim,
+        http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        sqs: aws_sdk_sqs::Client::new(&direct),
+        dynamo: aws_sdk_dynamodb::Client::new(&direct),
+        table: provisioned.table_name,
+        queue_url: provisioned.queue_url,
+        chaos,
+        key: CallbackKey::new(CALLBACK_KEY.as_bytes()).unwrap(),
+        server,
+    }
+}
+
+/// A start body for an Agora room (the scenario decides what it hears).
+pub fn agora(bt_id: &str) -> Value {
+    json!({
+        "type": "POLITY_DIRTY",
+        "data": { "tokenId": "user-1", "btId": bt_id, "streamType": "AGORA", "returnAllText": 1,
+                  "agoraParam": { "appId": "agora-app", "channel": format!("channel-{bt_id}"), "token": "agora-secret", "uid": 7 } }
+    })
+}
+
+impl Stack {
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.api));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn start(&self, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, "/streams", Some(body)).await
+    }
+
+    pub async fn get(&self, bt_id: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, &format!("/streams/{bt_id}"), None)
+            .await
+    }
+
+    pub async fn close(&self, bt_id: &str) -> (u16, Value) {
+        self.send(reqwest::Method::POST, &format!("/streams/{bt_id}/close"), None)
+            .await
+    }
+
+    /// `GET` on the simulator's control endpoint.
+    pub async fn sim(&self, path_and_query: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}/_sim/{path_and_query}", self.sim.url()))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits (on the simulator) until `min` items of a listing match.
+    pub async fn sim_wait(&self, listing: &str, query: &str, min: usize) -> Vec<Value> {
+        let (status, body) = self
+            .sim(&format!("{listing}?{query}&min={min}&waitMs={}", WAIT.as_millis()))
+            .await;
+        assert_eq!(status, 200, "waited for {min} {listing} with {query}; had {body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn scenario(&self, scenario: Value) {
+        let response = self
+            .http
+            .put(format!("{}/_sim/scenario", self.sim.url()))
+            .json(&scenario)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    pub async fn fault(&self, fault: Value) {
+        let response = self
+            .http
+            .post(format!("{}/_sim/faults", self.sim.url()))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    /// Every message now on the queue (received and deleted), parsed.
+    pub async fn drain(&self) -> Vec<QueueEvent> {
+        let mut events = Vec::new();
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .expect("moto answers");
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return events;
+            }
+            for message in messages {
+                let body = message.body.unwrap_or_default();
+                assert_schema_valid(&body);
+                events.push(serde_json::from_str(&body).expect("a queue event"));
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle.unwrap_or_default())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Signs a callback token as the deployment does (to reach the callback route directly).
+    pub fn token(&self, bt_id: &str, task_id: &str) -> String {
+        self.key.sign(&streamguard::domain::TaskRef {
+            provider: wire::event::Provider::Deepcleer,
+            bt_id: bt_id.to_owned(),
+            task_id: task_id.to_owned(),
+        })
+    }
+
+    /// How many items the table holds under a btId (tasks and event records).
+    pub async fn items_for(&self, bt_id: &str) -> usize {
+        let output = self
+            .dynamo
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("STREAM#{bt_id}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        output.count as usize
+    }
+}
+
+/// Every queue message satisfies the published JSON Schema.
+pub fn assert_schema_valid(body: &str) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/wire/schema/queue-event.v1.schema.json"
+        );
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
+    });
+    let json: Value = serde_json::from_str(body).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&json).map(|error| error.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?} in {body}");
+}
