@@ -1,5 +1,7 @@
-//! A proxy in front of moto that can take DynamoDB or SQS "down" (503, as an
-//! overloaded service answers) and bring it back, counting what it refused.
+//! A proxy in front of moto that can take AWS operations "down" (503, as an
+//! overloaded service answers) and bring them back, counting what it refused.
+//! Operations are named by `X-Amz-Target` prefix: `DynamoDB_` (all of
+//! DynamoDB), `DynamoDB_20120810.PutItem` (one operation), `AmazonSQS`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -7,15 +9,15 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::Notify;
 
 pub struct Chaos {
     pub url: String,
     target: String,
     client: reqwest::Client,
-    pub dynamodb_down: AtomicBool,
-    pub sqs_down: AtomicBool,
+    down: Mutex<Vec<String>>,
     pub refused: AtomicU32,
     refusal: Notify,
 }
@@ -27,8 +29,7 @@ impl Chaos {
             url: format!("http://{}", listener.local_addr().unwrap()),
             target: target.trim_end_matches('/').to_owned(),
             client: reqwest::Client::new(),
-            dynamodb_down: AtomicBool::new(false),
-            sqs_down: AtomicBool::new(false),
+            down: Mutex::new(Vec::new()),
             refused: AtomicU32::new(0),
             refusal: Notify::new(),
         });
@@ -37,6 +38,16 @@ impl Chaos {
             let _ = axum::serve(listener, app).await;
         });
         chaos
+    }
+
+    /// Refuses every operation whose target starts with `prefix`.
+    pub fn take_down(&self, prefix: &str) {
+        self.down.lock().unwrap().push(prefix.to_owned());
+    }
+
+    /// Everything answers again.
+    pub fn bring_up(&self) {
+        self.down.lock().unwrap().clear();
     }
 
     /// Waits until at least `count` requests were refused.
@@ -65,10 +76,13 @@ async fn proxy(State(chaos): State<Arc<Chaos>>, request: Request) -> Response {
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let is_dynamodb = target.starts_with("DynamoDB_");
-    let is_sqs = target.starts_with("AmazonSQS") || body.starts_with(b"Action=");
-    if (is_dynamodb && chaos.dynamodb_down.load(Ordering::SeqCst)) || (is_sqs && chaos.sqs_down.load(Ordering::SeqCst))
-    {
+    let refused = chaos
+        .down
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|prefix| target.starts_with(prefix.as_str()));
+    if refused {
         chaos.refused.fetch_add(1, Ordering::SeqCst);
         chaos.refusal.notify_waiters();
         let body = r#"{"__type":"ServiceUnavailable","message":"taken down by the test"}"#;
