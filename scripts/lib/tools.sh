@@ -1,0 +1,62 @@
+# Shared by scripts/test and scripts/local (sourced, not run).
+# Installs the Python-packaged tools once, and starts and stops moto server.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+venv="$root/.local/venv"
+requirements="$root/scripts/requirements-tools.txt"
+
+# Dummy credentials, a region, no metadata lookups: the SDK never leaves loopback.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+
+# Creates .local/venv with moto server and cargo-lambda unless it is current.
+ensure_tools() {
+  local stamp="$venv/.requirements"
+  if [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/cargo-lambda" ] && cmp -s "$requirements" "$stamp"; then
+    return 0
+  fi
+  echo "installing moto server and cargo-lambda into .local/venv (once)" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$stamp"
+}
+
+# A free TCP port on loopback.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until something answers HTTP at $1 (at most 30 s); fails otherwise.
+wait_for_http() {
+  python3 - "$1" <<'PY'
+import sys, time, urllib.request, urllib.error
+deadline = time.monotonic() + 30
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        break
+    except urllib.error.HTTPError:
+        break  # it answered
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit(f"nothing answered at {sys.argv[1]}")
+        time.sleep(0.05)
+PY
+}
+
+# Starts moto server on a free port; sets MOTO_PID and AWS_ENDPOINT_URL.
+start_moto() {
+  local port
+  port=$(free_port)
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > "$root/.local/moto.log" 2>&1 &
+  MOTO_PID=$!
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  wait_for_http "$AWS_ENDPOINT_URL/moto-api/"
+}
+
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    MOTO_PID=
+  fi
+}
