@@ -56,14 +56,14 @@ pub async fn resolve(source: &SecretSource, sdk: &aws_config::SdkConfig) -> Resu
     }
 }
 
-async fn policy(config: &Config, sdk: &aws_config::SdkConfig) -> Result<(Policy, Secret), InitError> {
-    let access_key = resolve(&config.access_key, sdk).await?;
+/// The policy; `access_key` is absent for the callback function, which calls no provider.
+async fn policy(config: &Config, sdk: &aws_config::SdkConfig, access_key: Secret) -> Result<Policy, InitError> {
     let key_secret = resolve(&config.callback_token_key, sdk).await?;
     let callback_key = CallbackKey::new(key_secret.expose().as_bytes()).map_err(|problem| InitError::Secret {
         name: "callback-token key".into(),
         problem: problem.into(),
     })?;
-    let mut policy = Policy::new(access_key.clone(), callback_key);
+    let mut policy = Policy::new(access_key, callback_key);
     policy.default_app_id = config.default_app_id.clone();
     policy.default_event_id = config.default_event_id.clone();
     policy.published_levels = config.published_levels.clone();
@@ -72,7 +72,7 @@ async fn policy(config: &Config, sdk: &aws_config::SdkConfig) -> Result<(Policy,
     policy.starting_lease = config.starting_lease;
     policy.event_retention = config.event_retention;
     policy.progress_interval = config.progress_interval;
-    Ok((policy, access_key))
+    Ok(policy)
 }
 
 fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
@@ -81,7 +81,8 @@ fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
 
 /// The service of the `start` and `close` functions.
 pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<ControlService, InitError> {
-    let (policy, access_key) = policy(config, sdk).await?;
+    let access_key = resolve(config.require_access_key()?, sdk).await?;
+    let policy = policy(config, sdk, access_key.clone()).await?;
     let endpoints = Endpoints {
         audio_base_url: config.audio_base_url.clone(),
         video_base_url: config.video_base_url.clone(),
@@ -101,7 +102,8 @@ pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Re
 /// The service of the `callback` function.
 pub async fn callback_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<CallbackService, InitError> {
     let queue_url = config.require_queue()?;
-    let (policy, _) = policy(config, sdk).await?;
+    // Never used: the callback function calls no provider, and cannot read the accessKey.
+    let policy = policy(config, sdk, Secret::new(String::new())).await?;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
     Ok(Streamguard::new(
         store(config, sdk),

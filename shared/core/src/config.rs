@@ -10,7 +10,7 @@
 //! | `DEEPCLEER_BASE_URL` | overrides the cluster's base URL (the local run points it at the simulator) | |
 //! | `DEEPCLEER_VIDEO_CLUSTER` | `shanghai` or `singapore`, for closing video tasks | `singapore` |
 //! | `DEEPCLEER_VIDEO_BASE_URL` | overrides the video cluster's base URL | |
-//! | `DEEPCLEER_ACCESS_KEY_PARAMETER` | SSM SecureString holding the accessKey | one of these two |
+//! | `DEEPCLEER_ACCESS_KEY_PARAMETER` | SSM SecureString holding the accessKey | one of these two, for start and close |
 //! | `DEEPCLEER_ACCESS_KEY` | the accessKey itself (local runs only) | |
 //! | `CALLBACK_TOKEN_KEY_PARAMETER` | SSM SecureString holding the callback-token key (≥ 16 bytes) | one of these two |
 //! | `CALLBACK_TOKEN_KEY` | the key itself (local runs only) | |
@@ -63,7 +63,8 @@ pub struct Config {
     pub queue_url: Option<String>,
     pub audio_base_url: String,
     pub video_base_url: String,
-    pub access_key: SecretSource,
+    /// Only start and close call the provider; the callback function has no accessKey.
+    pub access_key: Option<SecretSource>,
     pub callback_token_key: SecretSource,
     pub callback_base_url: Option<String>,
     pub default_app_id: Option<String>,
@@ -163,7 +164,7 @@ impl Config {
             queue_url: get("QUEUE_URL"),
             audio_base_url,
             video_base_url,
-            access_key: secret("DEEPCLEER_ACCESS_KEY", "DEEPCLEER_ACCESS_KEY_PARAMETER")?,
+            access_key: secret("DEEPCLEER_ACCESS_KEY", "DEEPCLEER_ACCESS_KEY_PARAMETER").ok(),
             callback_token_key: secret("CALLBACK_TOKEN_KEY", "CALLBACK_TOKEN_KEY_PARAMETER")?,
             callback_base_url,
             default_app_id: get("DEFAULT_APP_ID"),
@@ -177,6 +178,16 @@ impl Config {
             starting_lease: Duration::from_secs(number("STARTING_LEASE_SECS", 30)?),
             event_retention: Duration::from_secs(number("EVENT_RETENTION_DAYS", 7)? * 24 * 3600),
             progress_interval: Duration::from_secs(number("PROGRESS_INTERVAL_SECS", 60)?),
+        })
+    }
+
+    /// The accessKey's source, for functions that call the provider.
+    pub fn require_access_key(&self) -> Result<&SecretSource, ConfigError> {
+        self.access_key.as_ref().ok_or_else(|| {
+            problem(
+                "DEEPCLEER_ACCESS_KEY_PARAMETER",
+                "is required by start and close (or DEEPCLEER_ACCESS_KEY for local runs)",
+            )
         })
     }
 
@@ -223,7 +234,7 @@ mod tests {
         assert_eq!(config.close_timeout, Duration::from_secs(1));
         assert_eq!(config.video_close_timeout, Duration::from_secs(7));
         assert_eq!(config.published_levels, vec![RiskLevel::Reject]);
-        assert_eq!(config.access_key, SecretSource::Parameter("/sg/ak".into()));
+        assert_eq!(config.access_key, Some(SecretSource::Parameter("/sg/ak".into())));
         assert!(config.require_queue().is_err());
     }
 
@@ -248,6 +259,11 @@ mod tests {
         assert_eq!(config(&[]).unwrap_err().variable, "TABLE_NAME");
         assert_eq!(
             config(&[("TABLE_NAME", "t")]).unwrap_err().variable,
+            "CALLBACK_TOKEN_KEY_PARAMETER"
+        );
+        let without_key = config(&[("TABLE_NAME", "t"), ("CALLBACK_TOKEN_KEY", "k")]).unwrap();
+        assert_eq!(
+            without_key.require_access_key().unwrap_err().variable,
             "DEEPCLEER_ACCESS_KEY_PARAMETER"
         );
         let bad = |pair: (&'static str, &'static str)| {

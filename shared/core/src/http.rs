@@ -31,6 +31,16 @@ pub const MAX_CALLBACK_BYTES: usize = 2 * 1024 * 1024;
 /// Largest start body: the 1 MB `data` limit plus the envelope.
 pub const MAX_START_BYTES: usize = 1024 * 1024 + 64 * 1024;
 
+/// Every route the functions serve: method, path template, function.
+/// The OpenAPI document and the SAM template are tested against this list.
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("POST", "/streams", "start"),
+    ("GET", "/streams/{btId}", "start"),
+    ("POST", "/streams/{btId}/close", "close"),
+    ("POST", "/requests/{requestId}/close", "close"),
+    ("POST", "/callbacks/{token}", "callback"),
+];
+
 /// What the HTTP layer needs beyond the domain.
 #[derive(Debug, Clone, Default)]
 pub struct HttpSettings {
@@ -368,6 +378,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_route_table_is_what_the_router_serves() {
+        for (method, template, _) in ROUTES {
+            let path = template
+                .replace("{btId}", "room-1")
+                .replace("{requestId}", "abc")
+                .replace("{token}", "t");
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let routed = route(&method, &path, None);
+            assert!(
+                !matches!(routed, Route::NotFound | Route::MethodNotAllowed),
+                "{method} {template}"
+            );
+        }
+    }
 
     #[test]
     fn routes_are_recognised() {
