@@ -315,3 +315,56 @@ async fn a_start_for_an_ended_btid_begins_a_new_task() {
     assert_ne!(second["taskId"], first["taskId"]);
     assert_ne!(second["requestId"], first["requestId"]);
 }
+
+#[tokio::test]
+async fn secrets_are_read_from_ssm_secure_strings() {
+    let direct = e2e::sdk_config(&e2e::moto_url()).await;
+    let ssm = aws_sdk_ssm::Client::new(&direct);
+    let prefix = format!("/streamguard-e2e/{}", uuid::Uuid::new_v4().simple());
+    for (name, value) in [("access-key", ACCESS_KEY), ("callback-token-key", e2e::CALLBACK_KEY)] {
+        ssm.put_parameter()
+            .name(format!("{prefix}/{name}"))
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+    }
+    let stack = stack_with(Options {
+        env: vec![
+            ("DEEPCLEER_ACCESS_KEY", String::new()),
+            ("CALLBACK_TOKEN_KEY", String::new()),
+            ("DEEPCLEER_ACCESS_KEY_PARAMETER", format!("{prefix}/access-key")),
+            ("CALLBACK_TOKEN_KEY_PARAMETER", format!("{prefix}/callback-token-key")),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let (status, task) = stack.start(&agora("room-1")).await;
+    assert_eq!(status, 201, "the provider accepted the accessKey read from SSM: {task}");
+    let token = stack.token("room-1", task["taskId"].as_str().unwrap());
+    let response = stack
+        .http
+        .post(format!("{}/callbacks/{token}", stack.api))
+        .json(&json!({"requestId": format!("{}_1", task["requestId"].as_str().unwrap()), "audioDetail": {"riskLevel": "PASS"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "tokens are signed with the key read from SSM");
+}
+
+#[tokio::test]
+async fn a_missing_secret_stops_the_function_at_cold_start_naming_it() {
+    let direct = e2e::sdk_config(&e2e::moto_url()).await;
+    let config = streamguard::config::Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some("t".into()),
+        "DEEPCLEER_ACCESS_KEY_PARAMETER" => Some("/streamguard-e2e/does-not-exist".into()),
+        "CALLBACK_TOKEN_KEY" => Some(e2e::CALLBACK_KEY.into()),
+        _ => None,
+    })
+    .unwrap();
+    let Err(error) = streamguard::app::control_service(&config, &direct).await else {
+        panic!("the service must not start")
+    };
+    assert!(error.to_string().contains("/streamguard-e2e/does-not-exist"), "{error}");
+}
