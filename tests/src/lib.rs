@@ -24,7 +24,9 @@ use wire::event::QueueEvent;
 pub const ACCESS_KEY: &str = "e2e-access-key";
 pub const CALLBACK_KEY: &str = "e2e-callback-token-key-0123456789";
 /// Generous for slow CI machines; a passing test never waits this long.
-pub const WAIT: Duration = Duration::from_secs(20);
+pub const WAIT: Duration = Duration::from_secs(60);
+/// HTTP timeout of the test client: longer than any server-side wait (`WAIT`).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// moto's URL, from `AWS_ENDPOINT_URL` (set by `scripts/test`).
 pub fn moto_url() -> String {
@@ -74,7 +76,10 @@ pub struct Stack {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub table: String,
     pub queue_url: String,
+    /// The fault proxy in front of the callback function's AWS calls.
     pub chaos: Arc<chaos::Chaos>,
+    /// The proxies in front of each function's AWS calls (start, close, callback).
+    pub proxies: [Arc<chaos::Chaos>; 3],
     pub key: CallbackKey,
     server: tokio::task::JoinHandle<()>,
 }
@@ -97,10 +102,21 @@ pub async fn stack_with(options: Options) -> Stack {
         .await
         .expect("moto provisions the table and queues");
 
-    let chaos = chaos::Chaos::start(&moto).await;
-    let through_chaos = sdk_config(&chaos.url).await;
+    let proxies = [
+        chaos::Chaos::start(&moto).await,
+        chaos::Chaos::start(&moto).await,
+        chaos::Chaos::start(&moto).await,
+    ];
+    let [start_sdk, close_sdk, callback_sdk] = [
+        sdk_config(&proxies[0].url).await,
+        sdk_config(&proxies[1].url).await,
+        sdk_config(&proxies[2].url).await,
+    ];
 
     let mut sim_config = SimConfig::for_tests(ACCESS_KEY);
+    // DeepCleer's retries are spread out; 60 s (simulated) apart they span a few real seconds,
+    // so a moment of slowness under load does not exhaust them.
+    sim_config.callback_backoff = Duration::from_secs(60);
     (options.simulator)(&mut sim_config);
     let sim = Simulator::start(sim_config).await.expect("the simulator starts");
 
@@ -121,13 +137,9 @@ pub async fn stack_with(options: Options) -> Stack {
     env.extend(options.env);
     let config = Config::from_lookup(|name| env.get(name).cloned()).expect("a valid configuration");
     let functions = devserver::Functions {
-        start: streamguard::app::control_service(&config, &through_chaos)
-            .await
-            .unwrap(),
-        close: streamguard::app::control_service(&config, &through_chaos)
-            .await
-            .unwrap(),
-        callback: streamguard::app::callback_service(&config, &through_chaos)
+        start: streamguard::app::control_service(&config, &start_sdk).await.unwrap(),
+        close: streamguard::app::control_service(&config, &close_sdk).await.unwrap(),
+        callback: streamguard::app::callback_service(&config, &callback_sdk)
             .await
             .unwrap(),
         settings: streamguard::http::HttpSettings {
@@ -141,22 +153,25 @@ pub async fn stack_with(options: Options) -> Stack {
     Stack {
         api,
         sim,
-        http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        http: reqwest::Client::builder().timeout(CLIENT_TIMEOUT).build().unwrap(),
         sqs: aws_sdk_sqs::Client::new(&direct),
         dynamo: aws_sdk_dynamodb::Client::new(&direct),
         table: provisioned.table_name,
         queue_url: provisioned.queue_url,
-        chaos,
+        chaos: proxies[2].clone(),
+        proxies,
         key: CallbackKey::new(CALLBACK_KEY.as_bytes()).unwrap(),
         server,
     }
 }
 
-/// A start body for an Agora room (the scenario decides what it hears).
+/// A start body for an Agora room (the scenario decides what it hears). With
+/// `returnAllText` 0 only non-PASS segments are delivered, which keeps the
+/// fast-running simulated streams from flooding moto.
 pub fn agora(bt_id: &str) -> Value {
     json!({
         "type": "POLITY_DIRTY",
-        "data": { "tokenId": "user-1", "btId": bt_id, "streamType": "AGORA", "returnAllText": 1,
+        "data": { "tokenId": "user-1", "btId": bt_id, "streamType": "AGORA", "returnAllText": 0,
                   "agoraParam": { "appId": "agora-app", "channel": format!("channel-{bt_id}"), "token": "agora-secret", "uid": 7 } }
     })
 }

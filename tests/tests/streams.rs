@@ -239,11 +239,7 @@ async fn close_then_stream_end_then_close_again() {
 
 #[tokio::test]
 async fn closing_twice_before_the_end_is_idempotent() {
-    let stack = stack_with(Options {
-        simulator: Box::new(|config| config.callback_backoff = std::time::Duration::from_secs(60)),
-        ..Options::default()
-    })
-    .await;
+    let stack = stack().await;
     stack.start(&agora("room-1")).await;
     let first = stack.close("room-1").await;
     let second = stack.close("room-1").await;
