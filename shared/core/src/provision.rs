@@ -44,7 +44,7 @@ pub async fn provision(
     let index = GlobalSecondaryIndex::builder()
         .index_name(REQUEST_ID_INDEX)
         .key_schema(key("requestId", KeyType::Hash))
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
         .build()
         .map_err(|error| error.to_string())?;
     dynamo

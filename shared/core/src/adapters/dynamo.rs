@@ -6,7 +6,9 @@
 //! | published event | `STREAM#<btId>` | `EVENT#<eventId>` | `eventId`, `ofRequestId`, `kind`, `riskLevel`, `publishedAt`, `ttl` (epoch s) |
 //!
 //! Global secondary index `byRequestId` (partition key `requestId`, only on
-//! task items) finds a task by its provider requestId (close by requestId).
+//! task items, keys only) finds a task by its provider requestId (close by
+//! requestId). Keys only, so that task updates (progress, end) that leave
+//! `requestId` alone cost no index write.
 //! Event items expire through DynamoDB TTL on `ttl`; deduplication never
 //! depends on the deletion happening on time.
 
@@ -339,7 +341,20 @@ impl TaskStore for DynamoStore {
             .send()
             .await
             .map_err(storage)?;
-        output.items().first().map(parse_task).transpose()
+        let bt_id = output
+            .items()
+            .first()
+            .and_then(|keys| keys.get("pk"))
+            .and_then(|pk| pk.as_s().ok())
+            .and_then(|pk| pk.strip_prefix("STREAM#"));
+        match bt_id {
+            // The index is eventually consistent: confirm against the task itself.
+            Some(bt_id) => Ok(self
+                .get(bt_id)
+                .await?
+                .filter(|task| task.request_id.as_deref() == Some(request_id))),
+            None => Ok(None),
+        }
     }
 
     async fn mark_closing(&self, task: &Task, now: OffsetDateTime) -> Result<Option<Task>, StoreError> {

@@ -48,6 +48,16 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
         }
         let callback: Callback =
             serde_json::from_slice(body).map_err(|error| ApiError::MalformedCallback(error.to_string()))?;
+        let published = |level| self.policy.published_levels.contains(level);
+        if let CallbackKind::Segment(detail) = callback.kind()
+            && !published(&detail.risk_level)
+        {
+            // Counted only: no read, and a write at most once a minute.
+            if let Some(index) = callback.segment_id().index {
+                self.note_progress(task_ref, index).await;
+            }
+            return Ok(Outcome::Counted);
+        }
         let task = self
             .store
             .get(&task_ref.bt_id)
@@ -60,15 +70,10 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
         let now = self.clock.now();
         match callback.kind() {
             CallbackKind::Segment(detail) => {
-                let published = self.policy.published_levels.contains(&detail.risk_level);
-                let outcome = if published {
-                    let event = QueueEvent::deepcleer_segment(&callback, detail, &context, now);
-                    self.publish_once(&event).await?
-                } else {
-                    Outcome::Counted
-                };
-                if let (Some(task), Some(index)) = (&task, callback.segment_id().index) {
-                    self.note_progress(task, index).await;
+                let event = QueueEvent::deepcleer_segment(&callback, detail, &context, now);
+                let outcome = self.publish_once(&event).await?;
+                if let (true, Some(index)) = (task.is_some(), callback.segment_id().index) {
+                    self.note_progress(task_ref, index).await;
                 }
                 Ok(outcome)
             }
@@ -123,9 +128,10 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
     }
 
     /// Best effort: progress is a figure for people, not a correctness matter.
-    async fn note_progress(&self, task: &Task, index: u64) {
+    /// The write is conditional (this task, a higher segment), so it needs no read.
+    async fn note_progress(&self, task: &TaskRef, index: u64) {
         let now = self.clock.now();
-        if index <= task.segments_seen || !self.progress.due(&task.task_id, now) {
+        if !self.progress.due(&task.task_id, now) {
             return;
         }
         if let Err(error) = self.store.record_progress(&task.bt_id, &task.task_id, index, now).await {
