@@ -16,6 +16,7 @@ use crate::domain::callback::Outcome;
 use crate::domain::close::Closed;
 use crate::domain::start::Started;
 use crate::domain::{ApiError, Streamguard, Task};
+use crate::metrics;
 use crate::ports::{Clock, EventQueue, StreamProvider, TaskStore};
 use lambda_http::http::{HeaderMap, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -152,6 +153,17 @@ fn request_base(headers: &HeaderMap) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
+/// Provider failures, by code, for the functions that call the provider.
+fn count_provider_error(function: &str, error: &ApiError) {
+    let code = match error {
+        ApiError::ProviderRefused { code, .. } => code.code().to_string(),
+        ApiError::ProviderTimeout => "TIMEOUT".to_owned(),
+        ApiError::ProviderUnavailable(_) => "UNAVAILABLE".to_owned(),
+        _ => return,
+    };
+    metrics::count(function, "ProviderErrors", &[("Code", &code)]);
+}
+
 /// Runs a handler body, logging the outcome once, turning errors into responses.
 fn finish(route: &Route, result: Result<Response<Body>, ApiError>) -> Response<Body> {
     match result {
@@ -216,7 +228,24 @@ where
 {
     let route = parse_route(&request);
     let result = match &route {
-        Route::Start => start(service, settings, &request).await,
+        Route::Start => {
+            let began = std::time::Instant::now();
+            let result = start(service, settings, &request).await;
+            metrics::emit(
+                "start",
+                "StartLatency",
+                metrics::Unit::Milliseconds,
+                began.elapsed().as_secs_f64() * 1e3,
+                &[],
+            );
+            if let Err(error) = &result {
+                count_provider_error("start", error);
+                if error.status() >= 500 {
+                    metrics::count("start", "StartFailures", &[]);
+                }
+            }
+            result
+        }
         Route::GetStream(bt_id) => get_stream(service, bt_id).await,
         other => return Ok(unrouted(other)),
     };
@@ -364,14 +393,25 @@ where
         }
         let outcome = service.deepcleer_callback(&task, body).await?;
         let outcome = match outcome {
-            Outcome::Published => "published",
-            Outcome::Duplicate => "duplicate",
+            Outcome::Published => {
+                metrics::count("callback", "EventsPublished", &[]);
+                "published"
+            }
+            Outcome::Duplicate => {
+                metrics::count("callback", "DuplicatesSuppressed", &[]);
+                "duplicate"
+            }
             Outcome::Counted => "counted",
             Outcome::Ignored => "ignored",
         };
         Ok(json(200, &serde_json::json!({ "ok": true, "outcome": outcome })))
     }
     .await;
+    match &result {
+        Err(ApiError::Unauthorized) => metrics::count("callback", "ForgedCallbacks", &[]),
+        Err(error) if error.status() >= 500 => metrics::count("callback", "CallbackErrors", &[]),
+        _ => {}
+    }
     Ok(finish(&route, result))
 }
 

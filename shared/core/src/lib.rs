@@ -8,6 +8,7 @@
 //! - [`http`]: routes, body limits and the one mapping of errors to statuses.
 //! - [`config`] and [`app`]: configuration read once at cold start, secrets
 //!   from SSM, clients built once.
+//! - [`metrics`]: CloudWatch Embedded Metric Format lines.
 //! - [`provision`]: the table and queues for local runs and tests.
 
 pub mod adapters;
@@ -15,6 +16,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod ports;
 pub mod provision;
 pub mod telemetry;

@@ -1,0 +1,101 @@
+//! Metrics in CloudWatch Embedded Metric Format: one JSON line on stdout per
+//! data point, which Lambda's log stream turns into CloudWatch metrics with
+//! no API call on the request path. Namespace `streamguard`; every metric has
+//! the dimension `Function`; `ProviderErrors` adds `Code`.
+//!
+//! | metric | unit | emitted by |
+//! |---|---|---|
+//! | `EventsPublished` | Count | callback |
+//! | `DuplicatesSuppressed` | Count | callback |
+//! | `ForgedCallbacks` | Count | callback (401) |
+//! | `CallbackErrors` | Count | callback (any 5xx: the provider will retry) |
+//! | `ProviderErrors` | Count | start, close (`Code`: 1901…9101, TIMEOUT, UNAVAILABLE) |
+//! | `StartFailures` | Count | start (any 5xx) |
+//! | `StartLatency` | Milliseconds | start |
+
+use serde_json::{Map, Value, json};
+
+pub const NAMESPACE: &str = "streamguard";
+
+/// A metric's unit, as CloudWatch names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+}
+
+impl Unit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// One EMF line for `name` = `value`, with the `Function` dimension and `extra` ones.
+pub fn line(function: &str, name: &str, unit: Unit, value: f64, extra: &[(&str, &str)], timestamp_ms: i64) -> String {
+    let mut dimensions = vec![Value::from("Function")];
+    let mut document = Map::new();
+    document.insert("Function".into(), function.into());
+    for (key, dimension_value) in extra {
+        dimensions.push(Value::from(*key));
+        document.insert((*key).into(), (*dimension_value).into());
+    }
+    document.insert(name.into(), value.into());
+    document.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [dimensions],
+                "Metrics": [{ "Name": name, "Unit": unit.as_str() }]
+            }]
+        }),
+    );
+    Value::Object(document).to_string()
+}
+
+/// Writes one data point to stdout.
+pub fn emit(function: &str, name: &str, unit: Unit, value: f64, extra: &[(&str, &str)]) {
+    let now = time::OffsetDateTime::now_utc();
+    let timestamp_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+    println!("{}", line(function, name, unit, value, extra, timestamp_ms));
+}
+
+/// Counts one occurrence.
+pub fn count(function: &str, name: &str, extra: &[(&str, &str)]) {
+    emit(function, name, Unit::Count, 1.0, extra);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_follow_the_embedded_metric_format() {
+        let text = line(
+            "callback",
+            "EventsPublished",
+            Unit::Count,
+            1.0,
+            &[("Kind", "segment")],
+            1_790_000_000_000,
+        );
+        let document: Value = serde_json::from_str(&text).unwrap();
+        let directive = &document["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(document["_aws"]["Timestamp"], 1_790_000_000_000i64);
+        assert_eq!(directive["Namespace"], "streamguard");
+        assert_eq!(directive["Dimensions"], json!([["Function", "Kind"]]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": "EventsPublished", "Unit": "Count"}])
+        );
+        // Every dimension and metric named in the directive is a member of the document.
+        assert_eq!(document["Function"], "callback");
+        assert_eq!(document["Kind"], "segment");
+        assert_eq!(document["EventsPublished"], 1.0);
+        assert!(!text.contains('\n'), "one line per data point");
+    }
+}
