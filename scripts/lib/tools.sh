@@ -20,6 +20,23 @@ ensure_tools() {
   cp "$requirements" "$stamp"
 }
 
+# Creates .local/sam-venv with aws-sam-cli and cfn-lint unless it is current.
+ensure_sam_tools() {
+  local sam_venv="$root/.local/sam-venv" sam_requirements="$root/scripts/requirements-sam.txt"
+  if [ -x "$sam_venv/bin/sam" ] && [ -x "$sam_venv/bin/cfn-lint" ] && cmp -s "$sam_requirements" "$sam_venv/.requirements"; then
+    return 0
+  fi
+  echo "installing aws-sam-cli and cfn-lint into .local/sam-venv (once)" >&2
+  python3 -m venv "$sam_venv"
+  "$sam_venv/bin/pip" install --quiet --disable-pip-version-check -r "$sam_requirements"
+  cp "$sam_requirements" "$sam_venv/.requirements"
+}
+
+# The arm64 standard library for Lambda's Graviton functions.
+ensure_arm64_target() {
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+}
+
 # A free TCP port on loopback.
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -18,6 +18,8 @@ pub struct Chaos {
     target: String,
     client: reqwest::Client,
     down: Mutex<Vec<String>>,
+    /// Every operation seen, as an IAM action (`dynamodb:GetItem`), with how often.
+    seen: Mutex<std::collections::BTreeMap<String, u32>>,
     pub refused: AtomicU32,
     refusal: Notify,
 }
@@ -30,6 +32,7 @@ impl Chaos {
             target: target.trim_end_matches('/').to_owned(),
             client: reqwest::Client::new(),
             down: Mutex::new(Vec::new()),
+            seen: Mutex::new(Default::default()),
             refused: AtomicU32::new(0),
             refusal: Notify::new(),
         });
@@ -38,6 +41,16 @@ impl Chaos {
             let _ = axum::serve(listener, app).await;
         });
         chaos
+    }
+
+    /// The operations that went through, as IAM actions.
+    pub fn actions(&self) -> std::collections::BTreeSet<String> {
+        self.seen.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// How often each operation went through since the last call; starts counting afresh.
+    pub fn take_counts(&self) -> std::collections::BTreeMap<String, u32> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
     }
 
     /// Refuses every operation whose target starts with `prefix`.
@@ -76,6 +89,20 @@ async fn proxy(State(chaos): State<Arc<Chaos>>, request: Request) -> Response {
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
+    if let Some((service, operation)) = target.split_once('.') {
+        let service = match service {
+            "AmazonSQS" => "sqs",
+            "AmazonSSM" => "ssm",
+            dynamodb if dynamodb.starts_with("DynamoDB_") => "dynamodb",
+            other => other,
+        };
+        *chaos
+            .seen
+            .lock()
+            .unwrap()
+            .entry(format!("{service}:{operation}"))
+            .or_default() += 1;
+    }
     let refused = chaos
         .down
         .lock()

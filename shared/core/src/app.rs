@@ -14,6 +14,33 @@ pub type ControlService = Streamguard<DynamoStore, NoQueue, HttpProvider, System
 /// What `callback` runs: it publishes and calls no provider.
 pub type CallbackService = Streamguard<DynamoStore, SqsQueue, NoProvider, SystemClock>;
 
+/// The AWS actions `start` makes (claim: PutItem; transitions: UpdateItem;
+/// `GET /streams`: GetItem and a Query counting REJECTs; secrets: GetParameter).
+/// The template grants exactly these; a test holds the two together and checks
+/// every call made in the end-to-end flows against them.
+pub const START_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+    "ssm:GetParameter",
+];
+/// The AWS actions `close` makes (close by requestId queries the `byRequestId` index).
+pub const CLOSE_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+    "ssm:GetParameter",
+];
+/// The AWS actions `callback` makes; it never calls the provider and cannot read the accessKey.
+pub const CALLBACK_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "sqs:SendMessage",
+    "ssm:GetParameter",
+];
+
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {

@@ -26,6 +26,37 @@
 use std::time::Duration;
 use wire::deepcleer::{AudioCluster, RiskLevel, VideoCluster};
 
+/// Every variable the functions read, with the functions that use it. An
+/// empty list marks a local-only substitute that a deployment never sets
+/// (plain-text secrets, `RUST_LOG`). The template test holds `template.yaml`
+/// to this list: each function gets exactly its variables.
+pub const VARIABLES: &[(&str, &[&str])] = &[
+    ("TABLE_NAME", &["start", "close", "callback"]),
+    ("QUEUE_URL", &["callback"]),
+    ("DEEPCLEER_CLUSTER", &["start", "close"]),
+    ("DEEPCLEER_BASE_URL", &["start", "close"]),
+    ("DEEPCLEER_VIDEO_CLUSTER", &["close"]),
+    ("DEEPCLEER_VIDEO_BASE_URL", &["close"]),
+    ("DEEPCLEER_ACCESS_KEY_PARAMETER", &["start", "close"]),
+    ("DEEPCLEER_ACCESS_KEY", &[]),
+    ("CALLBACK_TOKEN_KEY_PARAMETER", &["start", "close", "callback"]),
+    ("CALLBACK_TOKEN_KEY", &[]),
+    ("CALLBACK_BASE_URL", &["start"]),
+    ("DEFAULT_APP_ID", &["start"]),
+    ("DEFAULT_EVENT_ID", &["start"]),
+    ("PUBLISHED_RISK_LEVELS", &["callback"]),
+    ("PROVIDER_START_TIMEOUT_MS", &["start"]),
+    ("PROVIDER_CLOSE_TIMEOUT_MS", &["close"]),
+    ("PROVIDER_VIDEO_CLOSE_TIMEOUT_MS", &["close"]),
+    ("START_ATTEMPTS", &["start"]),
+    ("CLOSE_ATTEMPTS", &["close"]),
+    ("STARTING_LEASE_SECS", &["start"]),
+    ("EVENT_RETENTION_DAYS", &["callback"]),
+    ("PROGRESS_INTERVAL_SECS", &["callback"]),
+    ("LOG_LEVEL", &["start", "close", "callback"]),
+    ("RUST_LOG", &[]),
+];
+
 /// A configuration problem, naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -294,6 +325,26 @@ mod tests {
             )
             .contains("AK-SECRET")
         );
+    }
+
+    #[test]
+    fn the_variable_list_is_what_configuration_reads() {
+        let read = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        for base_url in [None, Some("http://127.0.0.1:1")] {
+            let _ = Config::from_lookup(|name| {
+                read.borrow_mut().insert(name.to_owned());
+                match name {
+                    "DEEPCLEER_BASE_URL" | "DEEPCLEER_VIDEO_BASE_URL" => base_url.map(str::to_owned),
+                    "TABLE_NAME" | "CALLBACK_TOKEN_KEY" => Some("0123456789abcdef".into()),
+                    _ => None,
+                }
+            });
+        }
+        let mut read = read.into_inner();
+        read.insert("LOG_LEVEL".into()); // read by telemetry::init
+        read.insert("RUST_LOG".into());
+        let listed: std::collections::BTreeSet<String> = VARIABLES.iter().map(|(name, _)| name.to_string()).collect();
+        assert_eq!(read, listed);
     }
 
     #[test]

@@ -1,0 +1,164 @@
+//! `template.yaml` against the code: every route the code serves and no
+//! other; each function's environment exactly the variables it reads; each
+//! role exactly the actions its function makes, on named resources.
+
+use std::collections::BTreeSet;
+use streamguard::app::{CALLBACK_ACTIONS, CLOSE_ACTIONS, START_ACTIONS};
+use streamguard::config::VARIABLES;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn template() -> Yaml {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let text = std::fs::read_to_string(path).expect("template.yaml");
+    YamlLoader::load_from_str(&text).expect("YAML").remove(0)
+}
+
+fn resources(template: &Yaml) -> Vec<(String, &Yaml)> {
+    template["Resources"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .map(|(name, resource)| (name.as_str().unwrap().to_owned(), resource))
+        .collect()
+}
+
+/// (resource, binary) of every function.
+fn functions(template: &Yaml) -> Vec<(String, String, &Yaml)> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(name, resource)| {
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (name, binary, resource)
+        })
+        .collect()
+}
+
+fn keys(yaml: &Yaml) -> BTreeSet<String> {
+    yaml.as_hash()
+        .map(|hash| hash.keys().filter_map(|key| key.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn strings(yaml: &Yaml) -> Vec<String> {
+    match yaml {
+        Yaml::String(text) => vec![text.clone()],
+        Yaml::Array(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn the_template_serves_exactly_the_routes_of_the_code() {
+    let template = template();
+    let mut routed = BTreeSet::new();
+    for (_, binary, function) in functions(&template) {
+        for (_, event) in function["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let properties = &event["Properties"];
+            let route = (
+                properties["Method"].as_str().unwrap().to_owned(),
+                properties["Path"].as_str().unwrap().to_owned(),
+            );
+            let public = properties["Auth"]["Authorizer"].as_str() == Some("NONE");
+            assert_eq!(
+                public,
+                route.1.starts_with("/callbacks/"),
+                "only the callback route is public: {route:?}"
+            );
+            routed.insert((route.0, route.1, binary.clone()));
+        }
+    }
+    let served: BTreeSet<(String, String, String)> = streamguard::http::ROUTES
+        .iter()
+        .map(|(method, path, function)| (method.to_string(), path.to_string(), function.to_string()))
+        .collect();
+    assert_eq!(routed, served);
+    let auth = &template["Resources"]["Api"]["Properties"]["Auth"];
+    assert_eq!(
+        auth["DefaultAuthorizer"].as_str(),
+        Some("AWS_IAM"),
+        "backend routes need SigV4"
+    );
+}
+
+#[test]
+fn each_function_gets_exactly_the_variables_it_reads() {
+    let template = template();
+    let global = keys(&template["Globals"]["Function"]["Environment"]["Variables"]);
+    for (name, binary, function) in functions(&template) {
+        let set: BTreeSet<String> = global
+            .union(&keys(&function["Properties"]["Environment"]["Variables"]))
+            .cloned()
+            .collect();
+        let wanted: BTreeSet<String> = VARIABLES
+            .iter()
+            .filter(|(_, users)| users.contains(&binary.as_str()))
+            .map(|(variable, _)| variable.to_string())
+            .chain(std::iter::once("LOG_LEVEL".to_owned()))
+            .collect();
+        assert_eq!(set, wanted, "{name}");
+    }
+    for (variable, users) in VARIABLES {
+        if users.is_empty() {
+            let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+            assert!(
+                !text.contains(&format!("{variable}:")),
+                "{variable} is local-only: a deployment never sets it"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_role_allows_exactly_what_its_function_does() {
+    let template = template();
+    let expected = |binary: &str| -> &[&str] {
+        match binary {
+            "start" => START_ACTIONS,
+            "close" => CLOSE_ACTIONS,
+            "callback" => CALLBACK_ACTIONS,
+            "consumer" => consumer::ACTIONS,
+            other => panic!("no action list for {other}"),
+        }
+    };
+    for (name, binary, function) in functions(&template) {
+        let mut allowed = BTreeSet::new();
+        for policy in function["Properties"]["Policies"].as_vec().unwrap() {
+            assert!(
+                policy.as_hash().is_some(),
+                "{name}: only inline statements, no broad managed or SAM policies"
+            );
+            for statement in policy["Statement"].as_vec().unwrap() {
+                assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+                let resources = strings(&statement["Resource"]);
+                assert!(
+                    !resources.iter().any(|resource| resource.contains('*')),
+                    "{name}: no wildcard resources"
+                );
+                if statement["Resource"].is_badvalue() || statement["Resource"].is_null() {
+                    panic!("{name}: a statement without a resource");
+                }
+                allowed.extend(strings(&statement["Action"]));
+            }
+        }
+        let wanted: BTreeSet<String> = expected(&binary).iter().map(|action| action.to_string()).collect();
+        assert_eq!(allowed, wanted, "{name}");
+    }
+}
+
+#[test]
+fn the_callback_role_cannot_read_the_access_key() {
+    let template = template();
+    let callback = &template["Resources"]["CallbackFunction"];
+    let text = format!("{callback:?}");
+    assert!(
+        !text.contains("AccessKeyParameterName"),
+        "the callback never calls the provider"
+    );
+}
