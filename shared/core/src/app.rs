@@ -1,11 +1,11 @@
 //! Building each function's service once per cold start: configuration,
 //! secrets (SSM SecureString, read once), AWS clients, adapters.
 
-use crate::adapters::deepcleer::{Endpoints, HttpProvider};
+use crate::adapters::deepcleer::{Endpoints, HttpProvider, ZegoClient};
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::null::{NoProvider, NoQueue};
 use crate::adapters::sqs::SqsQueue;
-use crate::config::{Config, SecretSource};
+use crate::config::{Config, SecretSource, ZegoApiSource};
 use crate::domain::{CallbackKey, Policy, Secret, Streamguard};
 use crate::ports::SystemClock;
 
@@ -99,7 +99,37 @@ async fn policy(config: &Config, sdk: &aws_config::SdkConfig, access_key: Secret
     policy.starting_lease = config.starting_lease;
     policy.event_retention = config.event_retention;
     policy.progress_interval = config.progress_interval;
+    policy.default_provider = config.provider;
+    policy.zego_default_event_id = config.zego_default_event_id.clone();
     Ok(policy)
+}
+
+/// Zego's AppId and ServerSecret, when configured.
+async fn zego_client(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Option<ZegoClient>, InitError> {
+    let (app_id, server_secret) = match &config.zego_api {
+        None => return Ok(None),
+        Some(ZegoApiSource::Values { app_id, server_secret }) => (*app_id, resolve(server_secret, sdk).await?),
+        Some(ZegoApiSource::Parameter(name)) => {
+            #[derive(serde::Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Credentials {
+                app_id: u32,
+                server_secret: String,
+            }
+            let value = resolve(&SecretSource::Parameter(name.clone()), sdk).await?;
+            let credentials: Credentials = serde_json::from_str(value.expose()).map_err(|_| InitError::Secret {
+                name: name.clone(),
+                problem: r#"is not {"appId": <number>, "serverSecret": "<text>"}"#.into(),
+            })?;
+            (credentials.app_id, Secret::new(credentials.server_secret))
+        }
+    };
+    Ok(Some(ZegoClient {
+        base_url: config.zego_base_url.clone(),
+        app_id,
+        server_secret,
+        timeout: config.start_timeout,
+    }))
 }
 
 fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
@@ -108,8 +138,15 @@ fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
 
 /// The service of the `start` and `close` functions.
 pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<ControlService, InitError> {
-    let access_key = resolve(config.require_access_key()?, sdk).await?;
-    let policy = policy(config, sdk, access_key.clone()).await?;
+    let zego = zego_client(config, sdk).await?;
+    // A Zego-only deployment has no DeepCleer key; DeepCleer would then answer 9101, named clearly.
+    let access_key = match (&config.access_key, &zego) {
+        (Some(source), _) => resolve(source, sdk).await?,
+        (None, Some(_)) => Secret::new(String::new()),
+        (None, None) => return Err(config.require_access_key().unwrap_err().into()),
+    };
+    let mut policy = policy(config, sdk, access_key.clone()).await?;
+    policy.zego_enabled = zego.is_some();
     let endpoints = Endpoints {
         audio_base_url: config.audio_base_url.clone(),
         video_base_url: config.video_base_url.clone(),
@@ -120,7 +157,7 @@ pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Re
     Ok(Streamguard::new(
         store(config, sdk),
         NoQueue,
-        HttpProvider::new(endpoints, access_key),
+        HttpProvider::new(endpoints, access_key, zego),
         SystemClock,
         policy,
     ))
@@ -130,7 +167,10 @@ pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Re
 pub async fn callback_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<CallbackService, InitError> {
     let queue_url = config.require_queue()?;
     // Never used: the callback function calls no provider, and cannot read the accessKey.
-    let policy = policy(config, sdk, Secret::new(String::new())).await?;
+    let mut policy = policy(config, sdk, Secret::new(String::new())).await?;
+    if let Some(source) = &config.zego_callback_secret {
+        policy.zego_callback_secret = Some(resolve(source, sdk).await?);
+    }
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
     Ok(Streamguard::new(
         store(config, sdk),

@@ -22,6 +22,13 @@
 //! | `STARTING_LEASE_SECS` | how long a STARTING task holds its btId | 30 |
 //! | `EVENT_RETENTION_DAYS` | how long published-event records are kept | 7 |
 //! | `PROGRESS_INTERVAL_SECS` | at most one progress write per task per interval | 60 |
+//! | `PROVIDER` | `deepcleer` or `zego`: the deployment's provider (a start may override it) | `deepcleer` |
+//! | `ZEGO_BASE_URL` | Zego's server API | `https://rtc-api.zego.im` |
+//! | `ZEGO_API_SECRET_PARAMETER` | SSM SecureString `{"appId": 123, "serverSecret": "…"}` (start, close) | Zego disabled |
+//! | `ZEGO_APP_ID`, `ZEGO_SERVER_SECRET` | the same, local runs only | |
+//! | `ZEGO_CALLBACK_SECRET_PARAMETER` | SSM SecureString with Zego's callback secret (callback) | Zego disabled |
+//! | `ZEGO_CALLBACK_SECRET` | the same, local runs only | |
+//! | `ZEGO_DEFAULT_EVENT_ID` | Zego `EventId` when the start's `eventId` is not one of Zego's | `audio_room` |
 
 use std::time::Duration;
 use wire::deepcleer::{AudioCluster, RiskLevel, VideoCluster};
@@ -53,6 +60,14 @@ pub const VARIABLES: &[(&str, &[&str])] = &[
     ("STARTING_LEASE_SECS", &["start"]),
     ("EVENT_RETENTION_DAYS", &["callback"]),
     ("PROGRESS_INTERVAL_SECS", &["callback"]),
+    ("PROVIDER", &["start"]),
+    ("ZEGO_BASE_URL", &["start", "close"]),
+    ("ZEGO_API_SECRET_PARAMETER", &["start", "close"]),
+    ("ZEGO_APP_ID", &[]),
+    ("ZEGO_SERVER_SECRET", &[]),
+    ("ZEGO_CALLBACK_SECRET_PARAMETER", &["callback"]),
+    ("ZEGO_CALLBACK_SECRET", &[]),
+    ("ZEGO_DEFAULT_EVENT_ID", &["start"]),
     ("LOG_LEVEL", &["start", "close", "callback"]),
     ("RUST_LOG", &[]),
 ];
@@ -109,6 +124,22 @@ pub struct Config {
     pub starting_lease: Duration,
     pub event_retention: Duration,
     pub progress_interval: Duration,
+    /// The deployment's provider; a start may name another.
+    pub provider: wire::event::Provider,
+    pub zego_base_url: String,
+    /// AppId and ServerSecret: a JSON parameter, or the two local values.
+    pub zego_api: Option<ZegoApiSource>,
+    pub zego_callback_secret: Option<SecretSource>,
+    pub zego_default_event_id: String,
+}
+
+/// Where Zego's AppId and ServerSecret come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZegoApiSource {
+    /// An SSM SecureString holding `{"appId": 123, "serverSecret": "…"}`.
+    Parameter(String),
+    /// Local runs: the values themselves.
+    Values { app_id: u32, server_secret: SecretSource },
 }
 
 impl Config {
@@ -209,6 +240,43 @@ impl Config {
             starting_lease: Duration::from_secs(number("STARTING_LEASE_SECS", 30)?),
             event_retention: Duration::from_secs(number("EVENT_RETENTION_DAYS", 7)? * 24 * 3600),
             progress_interval: Duration::from_secs(number("PROGRESS_INTERVAL_SECS", 60)?),
+            provider: match get("PROVIDER").as_deref() {
+                None | Some("deepcleer") => wire::event::Provider::Deepcleer,
+                Some("zego") => wire::event::Provider::Zego,
+                Some(other) => return Err(problem("PROVIDER", format!("{other:?} is not deepcleer or zego"))),
+            },
+            zego_base_url: match get("ZEGO_BASE_URL") {
+                Some(url) => base_url("ZEGO_BASE_URL", &url)?,
+                None => wire::zego::DEFAULT_BASE_URL.to_owned(),
+            },
+            zego_api: match (
+                get("ZEGO_API_SECRET_PARAMETER"),
+                get("ZEGO_APP_ID"),
+                get("ZEGO_SERVER_SECRET"),
+            ) {
+                (Some(name), _, _) => Some(ZegoApiSource::Parameter(name)),
+                (None, Some(app_id), Some(secret)) => Some(ZegoApiSource::Values {
+                    app_id: app_id
+                        .parse()
+                        .map_err(|_| problem("ZEGO_APP_ID", "is not an unsigned 32-bit number"))?,
+                    server_secret: SecretSource::Value(secret),
+                }),
+                (None, None, None) => None,
+                _ => return Err(problem("ZEGO_APP_ID", "ZEGO_APP_ID and ZEGO_SERVER_SECRET go together")),
+            },
+            zego_callback_secret: get("ZEGO_CALLBACK_SECRET_PARAMETER")
+                .map(SecretSource::Parameter)
+                .or_else(|| get("ZEGO_CALLBACK_SECRET").map(SecretSource::Value)),
+            zego_default_event_id: {
+                let event = get("ZEGO_DEFAULT_EVENT_ID").unwrap_or_else(|| "audio_room".into());
+                if !wire::zego::ZegoEventId::parse(&event).is_known() {
+                    return Err(problem(
+                        "ZEGO_DEFAULT_EVENT_ID",
+                        format!("{event:?} is not live_streaming, audio_room or private_chat"),
+                    ));
+                }
+                event
+            },
         })
     }
 
@@ -335,6 +403,8 @@ mod tests {
                 read.borrow_mut().insert(name.to_owned());
                 match name {
                     "DEEPCLEER_BASE_URL" | "DEEPCLEER_VIDEO_BASE_URL" => base_url.map(str::to_owned),
+                    "ZEGO_APP_ID" if base_url.is_some() => Some("1".into()),
+                    "ZEGO_SERVER_SECRET" if base_url.is_some() => Some("s".into()),
                     "TABLE_NAME" | "CALLBACK_TOKEN_KEY" => Some("0123456789abcdef".into()),
                     _ => None,
                 }

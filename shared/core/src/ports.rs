@@ -7,6 +7,7 @@ use std::future::Future;
 use time::OffsetDateTime;
 use wire::deepcleer::{CloseResponse, MediaKind, StartRequest, SyncResponse};
 use wire::event::QueueEvent;
+use wire::zego::{StartCensorAudio, ZegoResponse};
 
 /// The table could not be read or written.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -124,6 +125,10 @@ pub trait StreamProvider: Send + Sync {
         access_request_id: &str,
         media: MediaKind,
     ) -> impl Future<Output = Result<CloseResponse, ProviderError>> + Send;
+    /// Zego `StartCensorAudioV2` (signed afresh per call).
+    fn zego_start(&self, body: &StartCensorAudio) -> impl Future<Output = Result<ZegoResponse, ProviderError>> + Send;
+    /// Zego `StopCensorAudioV2`.
+    fn zego_stop(&self, task_id: &str) -> impl Future<Output = Result<ZegoResponse, ProviderError>> + Send;
 }
 
 /// Now. A port so that tests control time.

@@ -259,8 +259,10 @@ impl QueueEvent {
         }
     }
 
-    /// Builds the event for a Zego task status of "finished".
+    /// Builds the event for a Zego task status of "finished"; a non-zero `Code`
+    /// is kept as the end code (named when it is one of DeepCleer's 3001–3005).
     pub fn zego_stream_end(callback: &ZegoStatusCallback, task: &TaskContext, received_at: OffsetDateTime) -> Self {
+        let code = callback.code.filter(|code| *code != 0);
         QueueEvent {
             schema_version: SCHEMA_VERSION,
             event_id: format!("zego:{}:end", callback.task_id),
@@ -271,8 +273,8 @@ impl QueueEvent {
             received_at,
             pass_through: None,
             body: EventBody::StreamEnd(StreamEndEvent {
-                end_code: None,
-                end_reason: end_reason(None).to_owned(),
+                end_code: code,
+                end_reason: end_reason(code.map(StreamEndCode::from_code)).to_owned(),
                 stream_time: callback.aux_info.as_ref().and_then(|aux| aux.censor_stream_time),
             }),
         }

@@ -1,6 +1,8 @@
-//! DeepCleer's control API over HTTP: start (`/audiostream/v4`, 5 s) and
-//! close (`/finish_audiostream/v4`, 1 s; `/finish_videostream/v4` on the
-//! video cluster, 7 s).
+//! The providers' control APIs over HTTP. DeepCleer: start
+//! (`/audiostream/v4`, 5 s) and close (`/finish_audiostream/v4`, 1 s;
+//! `/finish_videostream/v4` on the video cluster, 7 s). Zego:
+//! `?Action=StartCensorAudioV2|StopCensorAudioV2`, each call signed with a
+//! fresh nonce and timestamp.
 
 use crate::domain::Secret;
 use crate::ports::{ProviderError, StreamProvider};
@@ -8,6 +10,7 @@ use std::time::Duration;
 use wire::deepcleer::{
     CLOSE_AUDIO_PATH, CLOSE_VIDEO_PATH, CloseRequest, CloseResponse, MediaKind, START_PATH, StartRequest, SyncResponse,
 };
+use wire::zego::{CommonParams, START_ACTION, STOP_ACTION, StartCensorAudio, StopCensorAudio, ZegoResponse};
 
 /// Where and how long to wait.
 #[derive(Debug, Clone)]
@@ -19,15 +22,25 @@ pub struct Endpoints {
     pub video_close_timeout: Duration,
 }
 
+/// Zego's server API: where, and the credentials that sign each call.
+#[derive(Debug, Clone)]
+pub struct ZegoClient {
+    pub base_url: String,
+    pub app_id: u32,
+    pub server_secret: Secret,
+    pub timeout: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpProvider {
     http: reqwest::Client,
     endpoints: Endpoints,
     access_key: Secret,
+    zego: Option<ZegoClient>,
 }
 
 impl HttpProvider {
-    pub fn new(endpoints: Endpoints, access_key: Secret) -> Self {
+    pub fn new(endpoints: Endpoints, access_key: Secret, zego: Option<ZegoClient>) -> Self {
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
@@ -36,7 +49,21 @@ impl HttpProvider {
             http,
             endpoints,
             access_key,
+            zego,
         }
+    }
+
+    /// One signed Zego call: fresh nonce and timestamp each time.
+    async fn zego_call(&self, action: &str, body: &impl serde::Serialize) -> Result<ZegoResponse, ProviderError> {
+        let zego = self
+            .zego
+            .as_ref()
+            .ok_or_else(|| ProviderError::Unreachable("Zego is not configured".into()))?;
+        let nonce = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+        let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+        let params = CommonParams::signed(action, zego.app_id, &nonce, zego.server_secret.expose(), timestamp);
+        let url = format!("{}/?{}", zego.base_url, params.to_query());
+        self.post(url, body, zego.timeout).await
     }
 
     async fn post<T: serde::de::DeserializeOwned>(
@@ -97,5 +124,20 @@ impl StreamProvider for HttpProvider {
             other: Default::default(),
         };
         self.post(url, &body, timeout).await
+    }
+
+    async fn zego_start(&self, body: &StartCensorAudio) -> Result<ZegoResponse, ProviderError> {
+        self.zego_call(START_ACTION, body).await
+    }
+
+    async fn zego_stop(&self, task_id: &str) -> Result<ZegoResponse, ProviderError> {
+        self.zego_call(
+            STOP_ACTION,
+            &StopCensorAudio {
+                task_id: task_id.to_owned(),
+                other: Default::default(),
+            },
+        )
+        .await
     }
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use time::OffsetDateTime;
 use wire::deepcleer::{CloseResponse, MediaKind, StartRequest, SyncResponse};
 use wire::event::QueueEvent;
+use wire::zego::{StartCensorAudio, ZegoResponse};
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -238,6 +239,9 @@ pub struct ScriptedProvider {
     pub closes: Mutex<VecDeque<Result<CloseResponse, ProviderError>>>,
     pub sent_starts: Mutex<Vec<StartRequest>>,
     pub sent_closes: Mutex<Vec<(String, MediaKind)>>,
+    pub zego_answers: Mutex<VecDeque<Result<ZegoResponse, ProviderError>>>,
+    pub sent_zego_starts: Mutex<Vec<StartCensorAudio>>,
+    pub sent_zego_stops: Mutex<Vec<String>>,
 }
 
 impl ScriptedProvider {
@@ -247,6 +251,11 @@ impl ScriptedProvider {
 
     pub fn answer_close(&self, answer: Result<CloseResponse, ProviderError>) {
         lock(&self.closes).push_back(answer);
+    }
+
+    /// Queues an answer for the next Zego call (start or stop).
+    pub fn answer_zego(&self, answer: Result<ZegoResponse, ProviderError>) {
+        lock(&self.zego_answers).push_back(answer);
     }
 }
 
@@ -261,6 +270,20 @@ impl StreamProvider for ScriptedProvider {
     async fn close(&self, request_id: &str, media: MediaKind) -> Result<CloseResponse, ProviderError> {
         lock(&self.sent_closes).push((request_id.to_owned(), media));
         lock(&self.closes)
+            .pop_front()
+            .unwrap_or(Err(ProviderError::Unreachable("no scripted answer".into())))
+    }
+
+    async fn zego_start(&self, body: &StartCensorAudio) -> Result<ZegoResponse, ProviderError> {
+        lock(&self.sent_zego_starts).push(body.clone());
+        lock(&self.zego_answers)
+            .pop_front()
+            .unwrap_or(Err(ProviderError::Unreachable("no scripted answer".into())))
+    }
+
+    async fn zego_stop(&self, task_id: &str) -> Result<ZegoResponse, ProviderError> {
+        lock(&self.sent_zego_stops).push(task_id.to_owned());
+        lock(&self.zego_answers)
             .pop_front()
             .unwrap_or(Err(ProviderError::Unreachable("no scripted answer".into())))
     }

@@ -5,6 +5,7 @@
 use crate::ports::{EventQueue, ProviderError, QueueError, StreamProvider};
 use wire::deepcleer::{CloseResponse, MediaKind, StartRequest, SyncResponse};
 use wire::event::QueueEvent;
+use wire::zego::{StartCensorAudio, ZegoResponse};
 
 /// For functions that publish nothing.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,6 +27,14 @@ impl StreamProvider for NoProvider {
     }
 
     async fn close(&self, _: &str, _: MediaKind) -> Result<CloseResponse, ProviderError> {
+        Err(ProviderError::Unreachable("this function calls no provider".into()))
+    }
+
+    async fn zego_start(&self, _: &StartCensorAudio) -> Result<ZegoResponse, ProviderError> {
+        Err(ProviderError::Unreachable("this function calls no provider".into()))
+    }
+
+    async fn zego_stop(&self, _: &str) -> Result<ZegoResponse, ProviderError> {
         Err(ProviderError::Unreachable("this function calls no provider".into()))
     }
 }

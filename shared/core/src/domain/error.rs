@@ -4,6 +4,7 @@
 use crate::ports::{ProviderError, QueueError, StoreError};
 use wire::Problems;
 use wire::deepcleer::ResponseCode;
+use wire::zego::ZegoCode;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -13,6 +14,9 @@ pub enum ApiError {
     /// The provider answered with a refusal.
     #[error("the provider refused ({code}): {message}")]
     ProviderRefused { code: ResponseCode, message: String },
+    /// Zego answered with a refusal.
+    #[error("Zego refused ({code}): {message}")]
+    ZegoRefused { code: ZegoCode, message: String },
     #[error("the provider did not answer within its timeout")]
     ProviderTimeout,
     #[error("the provider could not be reached or answered nonsense: {0}")]
@@ -50,6 +54,8 @@ impl ApiError {
                 ResponseCode::Unauthorized => 500,
                 _ => 502,
             },
+            ApiError::ZegoRefused { code, .. } if code.is_configuration_error() => 500,
+            ApiError::ZegoRefused { .. } => 502,
             ApiError::ProviderTimeout => 504,
             ApiError::ProviderUnavailable(_) => 502,
             ApiError::NotFound(_) => 404,
@@ -79,6 +85,9 @@ impl ApiError {
                 ..
             } => "PROVIDER_UNAUTHORIZED",
             ApiError::ProviderRefused { .. } => "PROVIDER_FAILURE",
+            ApiError::ZegoRefused { code, .. } if code.is_configuration_error() => "ZEGO_CONFIGURATION",
+            ApiError::ZegoRefused { code, .. } if code.retry_later() => "ZEGO_RETRY_LATER",
+            ApiError::ZegoRefused { .. } => "ZEGO_FAILURE",
             ApiError::ProviderTimeout => "PROVIDER_TIMEOUT",
             ApiError::ProviderUnavailable(_) => "PROVIDER_UNAVAILABLE",
             ApiError::NotFound(_) => "NOT_FOUND",
@@ -100,6 +109,7 @@ impl ApiError {
                 code: ResponseCode::LimitExceeded,
                 ..
             } => Some(1),
+            ApiError::ZegoRefused { code, .. } if code.retry_later() => Some(wire::zego::RETRY_AFTER_SECS),
             ApiError::Storage(_) | ApiError::Queue(_) => Some(1),
             ApiError::Conflict(_) => Some(1),
             _ => None,
@@ -115,6 +125,9 @@ impl ApiError {
         if let ApiError::ProviderRefused { code, .. } = self {
             error["providerCode"] = code.code().into();
         }
+        if let ApiError::ZegoRefused { code, .. } = self {
+            error["providerCode"] = code.code().into();
+        }
         serde_json::json!({ "error": error })
     }
 
@@ -124,6 +137,9 @@ impl ApiError {
             ApiError::ProviderRefused { code: ResponseCode::Unauthorized, .. } => {
                 "the provider refused the configured accessKey (9101): check the deployment's DeepCleer accessKey and cluster".to_owned()
             }
+            ApiError::ZegoRefused { code, message } if code.is_configuration_error() => format!(
+                "Zego refused the deployment's configuration ({code}: {message}): check the Zego AppId, ServerSecret and that moderation is enabled for the account"
+            ),
             ApiError::Storage(_) => "the task table is unavailable; retry".to_owned(),
             ApiError::Queue(_) => "the event queue is unavailable; retry".to_owned(),
             other => other.to_string(),
@@ -167,6 +183,27 @@ mod tests {
         );
         assert_eq!(ApiError::ProviderTimeout.status(), 504);
         assert_eq!(ApiError::from(ProviderError::Unreachable("x".into())).status(), 502);
+    }
+
+    #[test]
+    fn zego_codes_map_to_clear_statuses() {
+        let zego = |code: i64| ApiError::ZegoRefused {
+            code: ZegoCode::from_code(code),
+            message: "m".into(),
+        };
+        for code in [50006, 50007, 50009] {
+            assert_eq!(zego(code).status(), 502);
+            assert_eq!(zego(code).retry_after(), Some(300));
+        }
+        for code in [50117, 100000004, 100000005, 100000014] {
+            assert_eq!(zego(code).status(), 500, "{code}");
+            assert!(
+                zego(code).body()["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("configuration")
+            );
+        }
     }
 
     #[test]
