@@ -23,6 +23,9 @@ use wire::event::QueueEvent;
 
 pub const ACCESS_KEY: &str = "e2e-access-key";
 pub const CALLBACK_KEY: &str = "e2e-callback-token-key-0123456789";
+pub const ZEGO_APP_ID: u32 = 12345;
+pub const ZEGO_SERVER_SECRET: &str = "9193cc662a4c0ec135ec71fb57194b38";
+pub const ZEGO_CALLBACK_SECRET: &str = "e2e-zego-callback-secret";
 /// Generous for slow CI machines; a passing test never waits this long.
 pub const WAIT: Duration = Duration::from_secs(60);
 /// HTTP timeout of the test client: longer than any server-side wait (`WAIT`).
@@ -117,6 +120,11 @@ pub async fn stack_with(options: Options) -> Stack {
     // DeepCleer's retries are spread out; 60 s (simulated) apart they span a few real seconds,
     // so a moment of slowness under load does not exhaust them.
     sim_config.callback_backoff = Duration::from_secs(60);
+    sim_config.zego = Some(simulator::ZegoCredentials {
+        app_id: ZEGO_APP_ID,
+        server_secret: ZEGO_SERVER_SECRET.into(),
+        callback_secret: ZEGO_CALLBACK_SECRET.into(),
+    });
     (options.simulator)(&mut sim_config);
     let sim = Simulator::start(sim_config).await.expect("the simulator starts");
 
@@ -133,6 +141,10 @@ pub async fn stack_with(options: Options) -> Stack {
         ("DEFAULT_APP_ID", "default".to_owned()),
         ("DEFAULT_EVENT_ID", "liveAudio".to_owned()),
         ("PROGRESS_INTERVAL_SECS", "0".to_owned()),
+        ("ZEGO_BASE_URL", sim.url()),
+        ("ZEGO_APP_ID", ZEGO_APP_ID.to_string()),
+        ("ZEGO_SERVER_SECRET", ZEGO_SERVER_SECRET.to_owned()),
+        ("ZEGO_CALLBACK_SECRET", ZEGO_CALLBACK_SECRET.to_owned()),
     ]);
     env.extend(options.env);
     let config = Config::from_lookup(|name| env.get(name).cloned()).expect("a valid configuration");
@@ -279,8 +291,13 @@ impl Stack {
 
     /// Signs a callback token as the deployment does (to reach the callback route directly).
     pub fn token(&self, bt_id: &str, task_id: &str) -> String {
+        self.token_for(wire::event::Provider::Deepcleer, bt_id, task_id)
+    }
+
+    /// The same, for a given provider.
+    pub fn token_for(&self, provider: wire::event::Provider, bt_id: &str, task_id: &str) -> String {
         self.key.sign(&streamguard::domain::TaskRef {
-            provider: wire::event::Provider::Deepcleer,
+            provider,
             bt_id: bt_id.to_owned(),
             task_id: task_id.to_owned(),
         })

@@ -391,7 +391,7 @@ where
                 limit: MAX_CALLBACK_BYTES,
             });
         }
-        let outcome = service.deepcleer_callback(&task, body).await?;
+        let outcome = service.callback(&task, body).await?;
         let outcome = match outcome {
             Outcome::Published => {
                 metrics::count("callback", "EventsPublished", &[]);

@@ -41,6 +41,14 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
         })
     }
 
+    /// `POST /callbacks/{token}`: the token names the provider that was given the URL.
+    pub async fn callback(&self, task_ref: &TaskRef, body: &[u8]) -> Result<Outcome, ApiError> {
+        match task_ref.provider {
+            Provider::Deepcleer => self.deepcleer_callback(task_ref, body).await,
+            Provider::Zego => self.zego_callback(task_ref, body).await,
+        }
+    }
+
     /// `POST /callbacks/{token}` for DeepCleer.
     pub async fn deepcleer_callback(&self, task_ref: &TaskRef, body: &[u8]) -> Result<Outcome, ApiError> {
         if task_ref.provider != Provider::Deepcleer {
@@ -129,7 +137,7 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
 
     /// Best effort: progress is a figure for people, not a correctness matter.
     /// The write is conditional (this task, a higher segment), so it needs no read.
-    async fn note_progress(&self, task: &TaskRef, index: u64) {
+    pub(super) async fn note_progress(&self, task: &TaskRef, index: u64) {
         let now = self.clock.now();
         if !self.progress.due(&task.task_id, now) {
             return;

@@ -4,6 +4,7 @@
 use super::{ApiError, Streamguard, Task, TaskStatus};
 use crate::ports::{Clock, EventQueue, ProviderError, StreamProvider, TaskStore};
 use wire::deepcleer::{MediaKind, ResponseCode};
+use wire::event::Provider;
 
 /// The outcome of a close.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +61,10 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
                 let request_id = task.request_id.clone().ok_or_else(|| {
                     ApiError::Conflict(format!("the task for {} has no requestId; retry shortly", task.bt_id))
                 })?;
-                self.close_at_provider(&request_id, MediaKind::Audio).await?;
+                match task.provider {
+                    Provider::Deepcleer => self.close_at_provider(&request_id, MediaKind::Audio).await?,
+                    Provider::Zego => self.stop_zego(&request_id).await?,
+                }
                 let closing = self.store.mark_closing(&task, self.clock.now()).await?;
                 let task = match closing {
                     Some(task) => task,

@@ -9,6 +9,7 @@ pub mod progress;
 pub mod start;
 pub mod task;
 pub mod token;
+pub mod zego;
 
 pub use error::ApiError;
 pub use task::{Task, TaskStatus};
@@ -17,6 +18,7 @@ pub use token::{CallbackKey, TaskRef};
 use crate::ports::{Clock, EventQueue, StreamProvider, TaskStore};
 use std::time::Duration;
 use wire::deepcleer::RiskLevel;
+use wire::event::Provider;
 
 /// A secret string: never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,6 +63,14 @@ pub struct Policy {
     pub event_retention: Duration,
     /// At most one progress write per task per this interval (per instance).
     pub progress_interval: Duration,
+    /// The deployment's provider; a start may name the other one.
+    pub default_provider: Provider,
+    /// Whether Zego's API credentials are configured (start, close).
+    pub zego_enabled: bool,
+    /// Verifies Zego's callback signatures (callback).
+    pub zego_callback_secret: Option<Secret>,
+    /// Zego `EventId` when a start's `eventId` is not one of Zego's.
+    pub zego_default_event_id: String,
 }
 
 impl Policy {
@@ -77,6 +87,10 @@ impl Policy {
             starting_lease: Duration::from_secs(30),
             event_retention: Duration::from_secs(7 * 24 * 3600),
             progress_interval: Duration::from_secs(60),
+            default_provider: Provider::Deepcleer,
+            zego_enabled: false,
+            zego_callback_secret: None,
+            zego_default_event_id: "audio_room".to_owned(),
         }
     }
 }

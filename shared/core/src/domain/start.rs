@@ -28,6 +28,34 @@ pub struct Started {
     pub created: bool,
 }
 
+/// What claiming a btId gave.
+enum Claimed {
+    /// A task (new, or taken over) to submit.
+    Proceed(Task),
+    /// The btId's live task, returned without a submission.
+    Existing(Started),
+}
+
+/// `accessKey` and `callback` belong to the bundle; a caller sending them hears so.
+fn owned_fields(request: &StartRequest) -> Result<(), Problems> {
+    let problems: Vec<Problem> = [
+        ("accessKey", !request.access_key.is_empty()),
+        ("callback", !request.callback.is_empty()),
+    ]
+    .into_iter()
+    .filter(|(_, sent)| *sent)
+    .map(|(field, _)| Problem {
+        field: field.into(),
+        rule: "is set by streamguard; leave it out".into(),
+    })
+    .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Problems(problems))
+    }
+}
+
 /// Where callbacks for a task go: `<base>/callbacks/<token>`.
 pub fn callback_url(base: &str, token: &str) -> String {
     format!("{}/callbacks/{token}", base.trim_end_matches('/'))
@@ -35,44 +63,80 @@ pub fn callback_url(base: &str, token: &str) -> String {
 
 impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q, P, C> {
     /// `POST /streams`: `body` is the provider's start request minus `accessKey`
-    /// and `callback`; `callback_base` is where this deployment's callback route lives.
+    /// and `callback`, plus an optional `provider` (`deepcleer` or `zego`,
+    /// default the deployment's); `callback_base` is where this deployment's
+    /// callback route lives.
     pub async fn start(&self, body: &str, callback_base: &str) -> Result<Started, ApiError> {
-        let request = self.prepare(body, callback_base)?;
+        let mut request = parse_start_request(body).map_err(ApiError::Invalid)?;
+        let provider = self.choose_provider(&mut request)?;
+        match provider {
+            Provider::Deepcleer => {
+                let request = self.prepare(request, callback_base)?;
+                match self.claim(&request.data.bt_id, Provider::Deepcleer).await? {
+                    Claimed::Proceed(task) => self.submit(task, request, callback_base).await,
+                    Claimed::Existing(started) => Ok(started),
+                }
+            }
+            Provider::Zego => {
+                if !self.policy.zego_enabled {
+                    let rule = "zego is not configured in this deployment (no Zego AppId and ServerSecret)";
+                    return Err(ApiError::Invalid(Problems(vec![Problem {
+                        field: "provider".into(),
+                        rule: rule.into(),
+                    }])));
+                }
+                owned_fields(&request).map_err(ApiError::Invalid)?;
+                // Validate before claiming: the real callback URL differs only in its token.
+                super::zego::start_body(&request, callback_base, &self.policy.zego_default_event_id)
+                    .map_err(ApiError::Invalid)?;
+                match self.claim(&request.data.bt_id, Provider::Zego).await? {
+                    Claimed::Proceed(task) => self.submit_zego(task, &request, callback_base).await,
+                    Claimed::Existing(started) => Ok(started),
+                }
+            }
+        }
+    }
+
+    /// The provider named by the body's `provider` field (removed before sending), or the default.
+    fn choose_provider(&self, request: &mut StartRequest) -> Result<Provider, ApiError> {
+        match request.other.remove("provider") {
+            None => Ok(self.policy.default_provider),
+            Some(serde_json::Value::String(name)) if name == "deepcleer" => Ok(Provider::Deepcleer),
+            Some(serde_json::Value::String(name)) if name == "zego" => Ok(Provider::Zego),
+            Some(other) => Err(ApiError::Invalid(Problems(vec![Problem {
+                field: "provider".into(),
+                rule: format!("must be \"deepcleer\" or \"zego\" (is {other})"),
+            }]))),
+        }
+    }
+
+    /// Claims the btId (see the module docs): a task to submit, or the existing one.
+    async fn claim(&self, bt_id: &str, provider: Provider) -> Result<Claimed, ApiError> {
         let now = self.clock.now();
-        let fresh = Task::starting(&request.data.bt_id, Provider::Deepcleer, now, self.lease_end(now));
-        let task = match self.store.claim(&fresh).await? {
-            Claim::Created => fresh,
-            Claim::Live(task) => return Ok(Started { task, created: false }),
+        let fresh = Task::starting(bt_id, provider, now, self.lease_end(now));
+        Ok(match self.store.claim(&fresh).await? {
+            Claim::Created => Claimed::Proceed(fresh),
+            Claim::Live(task) => Claimed::Existing(Started { task, created: false }),
             Claim::Stale(stale) => match self.store.take_over(&stale, self.lease_end(now), now).await? {
                 Some(task) => {
                     tracing::info!(bt_id = %task.bt_id, task_id = %task.task_id, "taking over a start that did not finish");
-                    task
+                    Claimed::Proceed(task)
                 }
-                None => return self.current(&request.data.bt_id).await,
+                None => Claimed::Existing(self.current(bt_id).await?),
             },
-        };
-        self.submit(task, request, callback_base).await
+        })
     }
 
     fn lease_end(&self, now: OffsetDateTime) -> OffsetDateTime {
         now + self.policy.starting_lease
     }
 
-    /// Parses, fills in what the bundle owns, and validates; every problem at once.
-    fn prepare(&self, body: &str, callback_base: &str) -> Result<StartRequest, ApiError> {
-        let mut request = parse_start_request(body).map_err(ApiError::Invalid)?;
-        let mut problems = Vec::new();
-        for (field, sent) in [
-            ("accessKey", !request.access_key.is_empty()),
-            ("callback", !request.callback.is_empty()),
-        ] {
-            if sent {
-                problems.push(Problem {
-                    field: field.into(),
-                    rule: "is set by streamguard; leave it out".into(),
-                });
-            }
-        }
+    /// Fills in what the bundle owns, and validates; every problem at once.
+    fn prepare(&self, mut request: StartRequest, callback_base: &str) -> Result<StartRequest, ApiError> {
+        let mut problems = owned_fields(&request)
+            .err()
+            .map(|Problems(found)| found)
+            .unwrap_or_default();
         if request.app_id.is_empty()
             && let Some(app_id) = &self.policy.default_app_id
         {
