@@ -4,19 +4,86 @@
 //! strings that some put as numbers (timestamps, codes). Inbound parsing
 //! accepts either; outbound serialisation always uses the documented type.
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer};
+use serde::de::{self, Deserializer, Visitor};
+use std::borrow::Cow;
+use std::fmt;
 
 /// A JSON scalar as it may arrive.
-#[derive(Deserialize)]
-#[serde(untagged)]
+///
+/// Read with a visitor through `deserialize_any`: the token is taken as it
+/// comes, with no buffering (an untagged enum here cost more than half of a
+/// callback's parse).
 enum Scalar<'a> {
     Integer(i64),
     Unsigned(u64),
     Float(f64),
-    #[serde(borrow)]
-    Text(std::borrow::Cow<'a, str>),
+    Text(Cow<'a, str>),
     Bool(bool),
+    Null,
+    /// An object or array where a scalar was expected.
+    Other,
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a number, a string, a boolean or null")
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Integer(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Unsigned(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Float(value))
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(value))
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Borrowed(value)))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(value.to_owned())))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(value)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Ok(Scalar::Other)
+    }
+}
+
+fn scalar<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Scalar<'de>, D::Error> {
+    deserializer.deserialize_any(ScalarVisitor)
 }
 
 fn integer_from<E: de::Error>(scalar: Scalar<'_>) -> Result<i64, E> {
@@ -34,55 +101,62 @@ fn integer_from<E: de::Error>(scalar: Scalar<'_>) -> Result<i64, E> {
                 .map_err(|_| E::custom(format!("expected an integer, got the string {trimmed:?}")))
         }
         Scalar::Bool(value) => Err(E::custom(format!("expected an integer, got {value}"))),
+        Scalar::Null => Err(E::custom("expected an integer, got null")),
+        Scalar::Other => Err(E::custom("expected an integer, got an object or array")),
     }
 }
 
 /// An integer sent as a number or as a numeric string.
 pub fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-    integer_from(Scalar::deserialize(deserializer)?)
+    integer_from(scalar(deserializer)?)
 }
 
 /// An optional integer sent as a number, a numeric string, `null` or `""`.
 pub fn opt_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    match Option::<Scalar<'de>>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(Scalar::Text(text)) if text.trim().is_empty() => Ok(None),
-        Some(scalar) => integer_from(scalar).map(Some),
+    match scalar(deserializer)? {
+        Scalar::Null => Ok(None),
+        Scalar::Text(text) if text.trim().is_empty() => Ok(None),
+        other => integer_from(other).map(Some),
     }
 }
 
 /// An optional number sent as a number, a numeric string, `null` or `""`.
 pub fn opt_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
-    match Option::<Scalar<'de>>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(Scalar::Integer(value)) => Ok(Some(value as f64)),
-        Some(Scalar::Unsigned(value)) => Ok(Some(value as f64)),
-        Some(Scalar::Float(value)) => Ok(Some(value)),
-        Some(Scalar::Text(text)) if text.trim().is_empty() => Ok(None),
-        Some(Scalar::Text(text)) => text
+    match scalar(deserializer)? {
+        Scalar::Null => Ok(None),
+        Scalar::Integer(value) => Ok(Some(value as f64)),
+        Scalar::Unsigned(value) => Ok(Some(value as f64)),
+        Scalar::Float(value) => Ok(Some(value)),
+        Scalar::Text(text) if text.trim().is_empty() => Ok(None),
+        Scalar::Text(text) => text
             .trim()
             .parse::<f64>()
             .map(Some)
             .map_err(|_| de::Error::custom(format!("expected a number, got the string {text:?}"))),
-        Some(Scalar::Bool(value)) => Err(de::Error::custom(format!("expected a number, got {value}"))),
+        Scalar::Bool(value) => Err(de::Error::custom(format!("expected a number, got {value}"))),
+        Scalar::Other => Err(de::Error::custom("expected a number, got an object or array")),
     }
 }
 
 /// An optional string that some senders put as a number (timestamps).
 pub fn opt_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    match Option::<Scalar<'de>>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(Scalar::Text(text)) => Ok(Some(text.into_owned())),
-        Some(Scalar::Integer(value)) => Ok(Some(value.to_string())),
-        Some(Scalar::Unsigned(value)) => Ok(Some(value.to_string())),
-        Some(Scalar::Float(value)) => Ok(Some(value.to_string())),
-        Some(Scalar::Bool(value)) => Ok(Some(value.to_string())),
+    match scalar(deserializer)? {
+        Scalar::Null => Ok(None),
+        Scalar::Text(text) => Ok(Some(text.into_owned())),
+        Scalar::Integer(value) => Ok(Some(value.to_string())),
+        Scalar::Unsigned(value) => Ok(Some(value.to_string())),
+        Scalar::Float(value) => Ok(Some(value.to_string())),
+        Scalar::Bool(value) => Ok(Some(value.to_string())),
+        Scalar::Other => Err(de::Error::custom(
+            "expected a string or a number, got an object or array",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[derive(Deserialize, Debug, PartialEq)]
     struct Probe {
