@@ -119,6 +119,7 @@ pub async fn deliver(state: SharedState, envelope: Envelope, policy: RetryPolicy
                 at_ms: wall_clock_ms(),
                 status: None,
                 error: Some(reason),
+                latency_ms: 0.0,
             },
             false,
             true,
@@ -132,7 +133,9 @@ pub async fn deliver(state: SharedState, envelope: Envelope, policy: RetryPolicy
         let mut body = envelope.body.clone();
         signer.sign(&mut body);
         let at_ms = wall_clock_ms();
+        let began = std::time::Instant::now();
         let outcome = state.http.post(&envelope.url).json(&body).send().await;
+        let latency_ms = began.elapsed().as_secs_f64() * 1e3;
         let (status, error) = match outcome {
             Ok(response) => (Some(response.status().as_u16()), None),
             Err(error) => (None, Some(error.without_url().to_string())),
@@ -142,7 +145,12 @@ pub async fn deliver(state: SharedState, envelope: Envelope, policy: RetryPolicy
         record(
             &state,
             index,
-            Attempt { at_ms, status, error },
+            Attempt {
+                at_ms,
+                status,
+                error,
+                latency_ms,
+            },
             acknowledged,
             last && !acknowledged,
         );

@@ -93,6 +93,8 @@ pub struct Attempt {
     pub at_ms: i64,
     pub status: Option<u16>,
     pub error: Option<String>,
+    /// How long the receiver took to answer (real milliseconds).
+    pub latency_ms: f64,
 }
 
 /// One API request the simulator answered.

@@ -1,0 +1,174 @@
+//! Cold start through the Lambda Runtime API, emulated just enough: the
+//! function process is started with `AWS_LAMBDA_RUNTIME_API` pointing here;
+//! its first `GET /2018-06-01/runtime/invocation/next` marks it ready (init
+//! done: configuration, secrets, clients); it gets one API Gateway v2 event
+//! and its response ends the measurement. Peak RSS is read from
+//! `/proc/<pid>/status` (VmHWM) before the process is stopped.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, oneshot};
+
+/// One cold start.
+#[derive(Debug, Clone, Copy)]
+pub struct Measurement {
+    /// Process start to the first poll for work.
+    pub ready_ms: f64,
+    /// First poll to the first response (includes the handler's AWS calls).
+    pub first_response_ms: f64,
+    pub peak_rss_kb: u64,
+    /// The HTTP status the function answered.
+    pub status: u16,
+}
+
+/// An API Gateway v2 (HTTP API) event for `method path` with `body`.
+pub fn http_event(method: &str, path: &str, body: Option<&str>) -> Value {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": {"host": "bench.execute-api.us-east-1.amazonaws.com", "content-type": "application/json", "x-forwarded-proto": "https"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": "bench.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "bench", "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench-request", "routeKey": "$default", "stage": "$default",
+            "time": "21/Nov/2026:06:00:00 +0000", "timeEpoch": 1_795_000_000_000u64
+        },
+        "body": body, "isBase64Encoded": false
+    })
+}
+
+struct Runtime {
+    event: Value,
+    served: Mutex<bool>,
+    ready: Mutex<Option<oneshot::Sender<Instant>>>,
+    response: Mutex<Option<oneshot::Sender<(Instant, Value)>>>,
+    never: Notify,
+}
+
+async fn next(State(runtime): State<Arc<Runtime>>) -> impl IntoResponse {
+    let now = Instant::now();
+    if let Some(ready) = runtime.ready.lock().unwrap().take() {
+        let _ = ready.send(now);
+    }
+    let first = !std::mem::replace(&mut *runtime.served.lock().unwrap(), true);
+    if !first {
+        // One invocation per cold start: later polls wait until the process is stopped.
+        runtime.never.notified().await;
+    }
+    let deadline = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 + 30_000;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "lambda-runtime-aws-request-id",
+        HeaderValue::from_static("bench-invocation"),
+    );
+    headers.insert("lambda-runtime-deadline-ms", HeaderValue::from(deadline));
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:bench"),
+    );
+    headers.insert(
+        "lambda-runtime-trace-id",
+        HeaderValue::from_static("Root=1-00000000-000000000000000000000000"),
+    );
+    (headers, runtime.event.to_string())
+}
+
+async fn respond(State(runtime): State<Arc<Runtime>>, Path(_id): Path<String>, body: String) -> StatusCode {
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    if let Some(response) = runtime.response.lock().unwrap().take() {
+        let _ = response.send((Instant::now(), value));
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(State(runtime): State<Arc<Runtime>>, body: String) -> StatusCode {
+    if let Some(response) = runtime.response.lock().unwrap().take() {
+        let _ = response.send((Instant::now(), json!({"initError": body})));
+    }
+    StatusCode::ACCEPTED
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Starts `binary` once with `env` and measures its cold start serving `event`.
+pub async fn measure(binary: &std::path::Path, env: &[(String, String)], event: Value) -> Result<Measurement, String> {
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let (response_tx, response_rx) = oneshot::channel();
+    let runtime = Arc::new(Runtime {
+        event,
+        served: Mutex::new(false),
+        ready: Mutex::new(Some(ready_tx)),
+        response: Mutex::new(Some(response_tx)),
+        never: Notify::new(),
+    });
+    let app = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(respond))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(runtime.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|error| error.to_string())?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(|error| format!("cannot start {}: {error}", binary.display()))?;
+    let pid = child.id().unwrap_or_default();
+    let outcome = async {
+        let ready = tokio::time::timeout(Duration::from_secs(60), ready_rx)
+            .await
+            .map_err(|_| "the function never polled for work")?;
+        let ready = ready.map_err(|_| "the emulator stopped")?;
+        let (answered, response) = tokio::time::timeout(Duration::from_secs(60), response_rx)
+            .await
+            .map_err(|_| "no response")?
+            .map_err(|_| "no response")?;
+        if response.get("initError").is_some() {
+            return Err(format!("init failed: {response}"));
+        }
+        Ok(Measurement {
+            ready_ms: (ready - started).as_secs_f64() * 1e3,
+            first_response_ms: (answered - ready).as_secs_f64() * 1e3,
+            peak_rss_kb: peak_rss_kb(pid),
+            status: response["statusCode"].as_u64().unwrap_or(0) as u16,
+        })
+    }
+    .await;
+    let _ = child.kill().await;
+    server.abort();
+    outcome
+}

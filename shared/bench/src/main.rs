@@ -1,0 +1,216 @@
+//! `bench`: the benchmarks (see the library docs); `scripts/bench` runs them all.
+
+use bench::{coldstart, cpu, throughput};
+use clap::{Parser, Subcommand};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "bench", about = "streamguard's benchmarks")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Cold starts of function binaries behind a Lambda Runtime API emulator (needs moto at AWS_ENDPOINT_URL).
+    Coldstart {
+        /// Directory holding the start, close and callback binaries (e.g. target/release).
+        #[arg(long)]
+        binaries: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+    /// The callback's CPU work (or its floor) in a loop, for callgrind.
+    Cpu {
+        #[arg(long, value_parser = ["work", "floor"])]
+        mode: String,
+        /// `reference` (the reference document's example) or a size in bytes (the example padded to it).
+        #[arg(long, default_value = "reference")]
+        payload: String,
+        #[arg(long)]
+        iterations: u64,
+        #[arg(long, env = "STREAMGUARD_REFERENCE_DIR", default_value = "../shared/reference")]
+        reference_dir: PathBuf,
+    },
+    /// The local stack under many concurrent streams (needs moto at AWS_ENDPOINT_URL).
+    Throughput {
+        #[arg(long, default_value_t = 200)]
+        streams: usize,
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        #[arg(long, default_value_t = 20)]
+        reject_every: u64,
+        #[arg(long, default_value_t = 20.0)]
+        time_scale: f64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn endpoint() -> Result<String, String> {
+    std::env::var("AWS_ENDPOINT_URL").map_err(|_| "AWS_ENDPOINT_URL (moto server) is not set".to_owned())
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    match args.command {
+        Command::Coldstart { binaries, runs } => coldstarts(&binaries, runs).await,
+        Command::Cpu {
+            mode,
+            payload,
+            iterations,
+            reference_dir,
+        } => {
+            let reference = cpu::reference_callback(&reference_dir)?;
+            let body = match payload.as_str() {
+                "reference" => reference,
+                size => cpu::padded_callback(&reference, size.parse().map_err(|_| format!("{size} is not a size"))?),
+            };
+            let (key, token) = cpu::key_and_token();
+            let now = time::OffsetDateTime::now_utc();
+            let mut checksum = 0usize;
+            for _ in 0..iterations {
+                checksum = checksum.wrapping_add(match mode.as_str() {
+                    "work" => cpu::callback_work(&key, std::hint::black_box(&token), std::hint::black_box(&body), now),
+                    _ => cpu::floor(std::hint::black_box(&body)),
+                });
+            }
+            println!(
+                "mode={mode} payload_bytes={} iterations={iterations} checksum={checksum}",
+                body.len()
+            );
+            Ok(())
+        }
+        Command::Throughput {
+            streams,
+            minutes,
+            reject_every,
+            time_scale,
+        } => {
+            let report = throughput::run(throughput::Settings {
+                streams,
+                minutes,
+                reject_every,
+                time_scale,
+                aws_endpoint: endpoint()?,
+            })
+            .await?;
+            println!(
+                "| streams | minutes | callbacks | wall s | callbacks/s | p50 ms | p99 ms | max ms | failed attempts | REJECT acked | REJECT events | lost | duplicated |"
+            );
+            println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            println!(
+                "| {} | {} | {} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} |",
+                report.settings.streams,
+                report.settings.minutes,
+                report.callbacks,
+                report.wall_seconds,
+                report.callbacks_per_second,
+                report.p50_ms,
+                report.p99_ms,
+                report.max_ms,
+                report.failed_attempts,
+                report.rejects_acknowledged,
+                report.reject_events,
+                report.lost,
+                report.duplicated
+            );
+            if report.lost > 0 || report.duplicated > 0 {
+                return Err(format!("{} REJECT lost, {} duplicated", report.lost, report.duplicated));
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn coldstarts(binaries: &std::path::Path, runs: usize) -> Result<(), String> {
+    let endpoint = endpoint()?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "bench",
+        ))
+        .load()
+        .await;
+    let name = format!("coldstart-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let provisioned = streamguard::provision::provision(&sdk, &name, &name).await?;
+    let (_, token) = cpu::key_and_token();
+    let env: Vec<(String, String)> = HashMap::from([
+        ("TABLE_NAME", provisioned.table_name.clone()),
+        ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("DEEPCLEER_ACCESS_KEY", "bench-access-key".into()),
+        ("CALLBACK_TOKEN_KEY", "bench-callback-token-key-0123456789".into()),
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("LOG_LEVEL", "warn".into()),
+    ])
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    let reject =
+        serde_json::json!({"requestId": "ffffffffffffffffffffffffffffffff_1", "btId": "1637847086612", "code": 1100,
+                                    "audioDetail": {"riskLevel": "REJECT", "audioText": "bench"}})
+        .to_string();
+    let cases = [
+        (
+            "start",
+            coldstart::http_event("GET", "/streams/bench-missing", None),
+            "GET /streams/{btId}: 1 DynamoDB read",
+        ),
+        (
+            "close",
+            coldstart::http_event("POST", "/streams/bench-missing/close", None),
+            "close an unknown btId: 1 read",
+        ),
+        (
+            "callback",
+            coldstart::http_event("POST", &format!("/callbacks/{token}"), Some(&reject)),
+            "a REJECT: 2 reads, 1 send, 1 write",
+        ),
+    ];
+    println!(
+        "| function | first request | runs | ready p50 ms | ready max ms | first response p50 ms | peak RSS p50 MB | status |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (function, event, what) in cases {
+        let binary = binaries.join(function);
+        let mut ready = Vec::new();
+        let mut first = Vec::new();
+        let mut rss = Vec::new();
+        let mut status = 0;
+        for run in 0..runs {
+            let mut event = event.clone();
+            if function == "callback" {
+                // A new segment each run, so each is a first publication.
+                event["body"] = serde_json::Value::String(reject.replace("_1\"", &format!("_{}\"", run + 1)));
+            }
+            let measured = coldstart::measure(&binary, &env, event).await?;
+            ready.push(measured.ready_ms);
+            first.push(measured.first_response_ms);
+            rss.push(measured.peak_rss_kb as f64 / 1024.0);
+            status = measured.status;
+        }
+        let ready_max = bench::quantile(&mut ready, 1.0);
+        println!(
+            "| {function} | {what} | {runs} | {:.1} | {ready_max:.1} | {:.1} | {:.1} | {status} |",
+            bench::quantile(&mut ready, 0.5),
+            bench::quantile(&mut first, 0.5),
+            bench::quantile(&mut rss, 0.5)
+        );
+    }
+    Ok(())
+}
