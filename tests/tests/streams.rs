@@ -31,12 +31,13 @@ async fn a_stream_starts_once_and_is_visible() {
 #[tokio::test]
 async fn the_provider_gets_the_bundle_s_access_key_and_a_callback_to_the_bundle() {
     let stack = stack().await;
-    let mut body = agora("room-1");
-    body["data"]["passThrough"] = json!({"roomOwner": 42});
-    stack.start(&body).await;
+    // The scenario before the start: at 600x the first segment comes within milliseconds.
     stack
         .scenario(json!({"segments": [{"segment": 1, "riskLevel": "REJECT"}]}))
         .await;
+    let mut body = agora("room-1");
+    body["data"]["passThrough"] = json!({"roomOwner": 42});
+    stack.start(&body).await;
     let deliveries = stack.sim_wait("deliveries", "btId=room-1&acknowledged=true", 1).await;
     let target = deliveries[0]["target"].as_str().unwrap();
     assert!(
