@@ -132,8 +132,11 @@ async fn zego_client(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Opt
     }))
 }
 
-fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name)
+/// The table adapter, its connection opened during init.
+async fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+    store.warm_up().await;
+    store
 }
 
 /// The service of the `start` and `close` functions.
@@ -155,7 +158,7 @@ pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Re
         video_close_timeout: config.video_close_timeout,
     };
     Ok(Streamguard::new(
-        store(config, sdk),
+        store(config, sdk).await,
         NoQueue,
         HttpProvider::new(endpoints, access_key, zego),
         SystemClock,
@@ -173,7 +176,7 @@ pub async fn callback_service(config: &Config, sdk: &aws_config::SdkConfig) -> R
     }
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
     Ok(Streamguard::new(
-        store(config, sdk),
+        store(config, sdk).await,
         queue,
         NoProvider,
         SystemClock,

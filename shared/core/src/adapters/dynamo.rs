@@ -41,6 +41,22 @@ impl DynamoStore {
         }
     }
 
+    /// Opens the connection (TCP and TLS) during init, so that the first
+    /// invocation does not pay for it: one GetItem on a key no task uses, an
+    /// action every function's role allows. Failures are ignored.
+    pub async fn warm_up(&self) {
+        let outcome = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key("__warm-up__", "TASK")))
+            .send()
+            .await;
+        if let Err(error) = outcome {
+            tracing::debug!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(error), "warm-up read failed; ignored");
+        }
+    }
+
     fn key(bt_id: &str, sort: &str) -> Item {
         HashMap::from([
             ("pk".to_owned(), s(format!("STREAM#{bt_id}"))),
