@@ -78,11 +78,14 @@ pub fn reference_callback(reference_dir: &std::path::Path) -> Result<String, Str
 /// The reference callback grown to about `bytes` by the echoed request
 /// (`requestParams`), as the real service sends it.
 pub fn padded_callback(reference: &str, bytes: usize) -> String {
-    let mut callback: Value = serde_json::from_str(reference).expect("JSON");
-    let pad = bytes.saturating_sub(reference.len() + 200);
-    callback["requestParams"] = serde_json::json!({
-        "accessKey": "xxxxx", "appId": "default", "eventId": "default", "type": "POLITY_EROTIC",
-        "data": {"btId": "1637847086612", "streamType": "NORMAL", "passThrough": {"note": "n".repeat(pad)}}
-    });
-    callback.to_string()
+    let with_pad = |pad: usize| {
+        let mut callback: Value = serde_json::from_str(reference).expect("JSON");
+        callback["requestParams"] = serde_json::json!({
+            "accessKey": "xxxxx", "appId": "default", "eventId": "default", "type": "POLITY_EROTIC",
+            "data": {"btId": "1637847086612", "streamType": "NORMAL", "passThrough": {"note": "n".repeat(pad)}}
+        });
+        callback.to_string()
+    };
+    let overhead = with_pad(0).len();
+    with_pad(bytes.saturating_sub(overhead))
 }

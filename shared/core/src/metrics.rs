@@ -57,8 +57,22 @@ pub fn line(function: &str, name: &str, unit: Unit, value: f64, extra: &[(&str, 
     Value::Object(document).to_string()
 }
 
+/// Whether to emit: inside Lambda (its log stream becomes metrics), or when
+/// `STREAMGUARD_METRICS=emf` asks for them elsewhere. The local dev server,
+/// the tests and the benchmarks run the handlers in-process and stay quiet.
+fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+            || std::env::var("STREAMGUARD_METRICS").is_ok_and(|value| value == "emf")
+    })
+}
+
 /// Writes one data point to stdout.
 pub fn emit(function: &str, name: &str, unit: Unit, value: f64, extra: &[(&str, &str)]) {
+    if !enabled() {
+        return;
+    }
     let now = time::OffsetDateTime::now_utc();
     let timestamp_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
     println!("{}", line(function, name, unit, value, extra, timestamp_ms));

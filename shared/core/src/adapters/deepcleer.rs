@@ -33,7 +33,10 @@ pub struct ZegoClient {
 
 #[derive(Debug, Clone)]
 pub struct HttpProvider {
-    http: reqwest::Client,
+    /// Built on first use: building it loads the system's root certificates
+    /// (several milliseconds), which init should not pay for a provider
+    /// reached over plain http (DeepCleer's endpoints) or not at all.
+    http: std::sync::OnceLock<reqwest::Client>,
     endpoints: Endpoints,
     access_key: Secret,
     zego: Option<ZegoClient>,
@@ -41,16 +44,21 @@ pub struct HttpProvider {
 
 impl HttpProvider {
     pub fn new(endpoints: Endpoints, access_key: Secret, zego: Option<ZegoClient>) -> Self {
-        let http = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(50))
-            .build()
-            .expect("an HTTP client");
         HttpProvider {
-            http,
+            http: std::sync::OnceLock::new(),
             endpoints,
             access_key,
             zego,
         }
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(50))
+                .build()
+                .expect("an HTTP client")
+        })
     }
 
     /// One signed Zego call: fresh nonce and timestamp each time.
@@ -73,7 +81,7 @@ impl HttpProvider {
         timeout: Duration,
     ) -> Result<T, ProviderError> {
         let response = self
-            .http
+            .client()
             .post(url)
             .json(body)
             .timeout(timeout)
