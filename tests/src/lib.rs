@@ -52,6 +52,29 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// Stores `values` as SSM SecureStrings under a fresh prefix in moto and
+/// returns the environment that points the functions at them (instead of the
+/// plain local values).
+pub async fn secrets_in_ssm(access_key: &str, callback_key: &str) -> Vec<(&'static str, String)> {
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config(&moto_url()).await);
+    let prefix = format!("/streamguard-e2e/{}", uuid::Uuid::new_v4().simple());
+    for (name, value) in [("access-key", access_key), ("callback-key", callback_key)] {
+        ssm.put_parameter()
+            .name(format!("{prefix}/{name}"))
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .expect("moto stores the parameter");
+    }
+    vec![
+        ("DEEPCLEER_ACCESS_KEY", String::new()),
+        ("CALLBACK_TOKEN_KEY", String::new()),
+        ("DEEPCLEER_ACCESS_KEY_PARAMETER", format!("{prefix}/access-key")),
+        ("CALLBACK_TOKEN_KEY_PARAMETER", format!("{prefix}/callback-key")),
+    ]
+}
+
 /// What a test may change before the stack starts.
 pub struct Options {
     /// Environment-style settings for the functions (override the defaults).

@@ -3,7 +3,7 @@
 //! (`streamguard::app::*_ACTIONS`, which the template test holds to
 //! `template.yaml`): nothing the role lacks, nothing it grants unused.
 
-use e2e::{ACCESS_KEY, CALLBACK_KEY, Options, agora, stack_with};
+use e2e::{ACCESS_KEY, Options, agora, stack_with};
 use reqwest::Method;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -15,24 +15,8 @@ fn set(actions: &[&str]) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn each_function_calls_exactly_what_its_role_allows() {
-    let ssm = aws_sdk_ssm::Client::new(&e2e::sdk_config(&e2e::moto_url()).await);
-    let prefix = format!("/streamguard-calls/{}", uuid::Uuid::new_v4().simple());
-    for (name, value) in [("access-key", ACCESS_KEY), ("callback-key", CALLBACK_KEY)] {
-        ssm.put_parameter()
-            .name(format!("{prefix}/{name}"))
-            .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .send()
-            .await
-            .unwrap();
-    }
     let stack = stack_with(Options {
-        env: vec![
-            ("DEEPCLEER_ACCESS_KEY", String::new()),
-            ("CALLBACK_TOKEN_KEY", String::new()),
-            ("DEEPCLEER_ACCESS_KEY_PARAMETER", format!("{prefix}/access-key")),
-            ("CALLBACK_TOKEN_KEY_PARAMETER", format!("{prefix}/callback-key")),
-        ],
+        env: e2e::secrets_in_ssm(ACCESS_KEY, e2e::CALLBACK_KEY).await,
         ..Options::default()
     })
     .await;

@@ -315,25 +315,8 @@ async fn a_start_for_an_ended_btid_begins_a_new_task() {
 
 #[tokio::test]
 async fn secrets_are_read_from_ssm_secure_strings() {
-    let direct = e2e::sdk_config(&e2e::moto_url()).await;
-    let ssm = aws_sdk_ssm::Client::new(&direct);
-    let prefix = format!("/streamguard-e2e/{}", uuid::Uuid::new_v4().simple());
-    for (name, value) in [("access-key", ACCESS_KEY), ("callback-token-key", e2e::CALLBACK_KEY)] {
-        ssm.put_parameter()
-            .name(format!("{prefix}/{name}"))
-            .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .send()
-            .await
-            .unwrap();
-    }
     let stack = stack_with(Options {
-        env: vec![
-            ("DEEPCLEER_ACCESS_KEY", String::new()),
-            ("CALLBACK_TOKEN_KEY", String::new()),
-            ("DEEPCLEER_ACCESS_KEY_PARAMETER", format!("{prefix}/access-key")),
-            ("CALLBACK_TOKEN_KEY_PARAMETER", format!("{prefix}/callback-token-key")),
-        ],
+        env: e2e::secrets_in_ssm(ACCESS_KEY, e2e::CALLBACK_KEY).await,
         ..Options::default()
     })
     .await;
