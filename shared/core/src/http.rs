@@ -311,7 +311,7 @@ where
         .get(bt_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no task for btId {bt_id}")))?;
-    let reject_count = match Streamguard::<S, Q, P, C>::segment_event_prefix(&task) {
+    let reject_count = match task.segment_event_prefix() {
         Some(prefix) => {
             service
                 .store

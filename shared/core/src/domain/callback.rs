@@ -14,7 +14,7 @@
 //! with `taskKnown: false`.
 
 use super::task::{Published, StreamEnd};
-use super::{ApiError, Streamguard, Task, TaskRef};
+use super::{ApiError, Streamguard, TaskRef};
 use crate::ports::{Clock, EventQueue, StreamProvider, TaskStore};
 use wire::deepcleer::{Callback, CallbackKind};
 use wire::event::{EventBody, Provider, QueueEvent, TaskContext, end_reason};
@@ -51,9 +51,6 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
 
     /// `POST /callbacks/{token}` for DeepCleer.
     pub async fn deepcleer_callback(&self, task_ref: &TaskRef, body: &[u8]) -> Result<Outcome, ApiError> {
-        if task_ref.provider != Provider::Deepcleer {
-            return Err(ApiError::Unsupported("Zego callbacks".into()));
-        }
         let callback: Callback =
             serde_json::from_slice(body).map_err(|error| ApiError::MalformedCallback(error.to_string()))?;
         let published = |level| self.policy.published_levels.contains(level);
@@ -146,12 +143,5 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
             self.progress.forget(&task.task_id);
             tracing::warn!(%error, bt_id = %task.bt_id, "progress not recorded");
         }
-    }
-
-    /// The prefix of a task's segment event ids, for counting them.
-    pub fn segment_event_prefix(task: &Task) -> Option<String> {
-        task.request_id
-            .as_ref()
-            .map(|request_id| format!("{}:{request_id}_", task.provider.as_str()))
     }
 }

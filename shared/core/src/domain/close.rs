@@ -3,8 +3,17 @@
 
 use super::{ApiError, Streamguard, Task, TaskStatus};
 use crate::ports::{Clock, EventQueue, ProviderError, StreamProvider, TaskStore};
-use wire::deepcleer::{MediaKind, ResponseCode};
+use wire::deepcleer::{CloseResponse, MediaKind, ResponseCode};
 use wire::event::Provider;
+
+/// What one attempt at a provider's close said.
+pub(super) enum CloseAnswer {
+    Closed,
+    /// Refused for now (rate limit, service failure): try again.
+    Retry(ApiError),
+    /// Refused for good.
+    Refused(ApiError),
+}
 
 /// The outcome of a close.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,32 +89,41 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
         }
     }
 
-    /// Calls the provider's close with bounded retries on timeouts and transient codes.
+    /// Calls DeepCleer's close with bounded retries on timeouts and transient codes.
     async fn close_at_provider(&self, request_id: &str, media: MediaKind) -> Result<(), ApiError> {
+        self.close_with_retries(request_id, || async {
+            let answer = self.provider.close(request_id, media).await?;
+            let refused = |answer: CloseResponse| ApiError::ProviderRefused {
+                code: answer.code,
+                message: answer.message,
+            };
+            Ok(match answer.code {
+                ResponseCode::Success => CloseAnswer::Closed,
+                ResponseCode::LimitExceeded | ResponseCode::ServiceFailure => CloseAnswer::Retry(refused(answer)),
+                _ => CloseAnswer::Refused(refused(answer)),
+            })
+        })
+        .await
+    }
+
+    /// Runs `attempt` up to `close_attempts` times: until closed, refused for
+    /// good, or out of attempts (timeouts, unreachable, retry-later codes).
+    pub(super) async fn close_with_retries<F, Fut>(&self, id: &str, attempt: F) -> Result<(), ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<CloseAnswer, ProviderError>>,
+    {
         let mut last = ApiError::ProviderTimeout;
-        for attempt in 1..=self.policy.close_attempts.max(1) {
-            match self.provider.close(request_id, media).await {
-                Ok(answer) if answer.code == ResponseCode::Success => return Ok(()),
-                Ok(answer) if matches!(answer.code, ResponseCode::LimitExceeded | ResponseCode::ServiceFailure) => {
-                    tracing::warn!(
-                        request_id,
-                        attempt,
-                        code = answer.code.code(),
-                        "close refused for now; retrying"
-                    );
-                    last = ApiError::ProviderRefused {
-                        code: answer.code,
-                        message: answer.message,
-                    };
-                }
-                Ok(answer) => {
-                    return Err(ApiError::ProviderRefused {
-                        code: answer.code,
-                        message: answer.message,
-                    });
+        for number in 1..=self.policy.close_attempts.max(1) {
+            match attempt().await {
+                Ok(CloseAnswer::Closed) => return Ok(()),
+                Ok(CloseAnswer::Refused(error)) => return Err(error),
+                Ok(CloseAnswer::Retry(error)) => {
+                    tracing::warn!(id, attempt = number, %error, "close refused for now; retrying");
+                    last = error;
                 }
                 Err(error @ (ProviderError::Timeout | ProviderError::Unreachable(_))) => {
-                    tracing::warn!(request_id, attempt, %error, "close not acknowledged; retrying");
+                    tracing::warn!(id, attempt = number, %error, "close not acknowledged; retrying");
                     last = error.into();
                 }
                 Err(error) => return Err(error.into()),

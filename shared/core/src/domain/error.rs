@@ -39,8 +39,6 @@ pub enum ApiError {
     /// The deployment is misconfigured (e.g. the provider says the accessKey is unauthorized).
     #[error("configuration problem: {0}")]
     Configuration(String),
-    #[error("{0} is not supported by this deployment")]
-    Unsupported(String),
 }
 
 impl ApiError {
@@ -64,7 +62,6 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::Storage(_) | ApiError::Queue(_) => 503,
             ApiError::Configuration(_) => 500,
-            ApiError::Unsupported(_) => 501,
         }
     }
 
@@ -98,7 +95,6 @@ impl ApiError {
             ApiError::Storage(_) => "STORAGE_UNAVAILABLE",
             ApiError::Queue(_) => "QUEUE_UNAVAILABLE",
             ApiError::Configuration(_) => "CONFIGURATION",
-            ApiError::Unsupported(_) => "UNSUPPORTED",
         }
     }
 

@@ -115,6 +115,13 @@ impl Task {
         }
     }
 
+    /// The prefix of this task's segment event ids (`deepcleer:<requestId>_`), for counting them.
+    pub fn segment_event_prefix(&self) -> Option<String> {
+        self.request_id
+            .as_ref()
+            .map(|request_id| format!("{}:{request_id}_", self.provider.as_str()))
+    }
+
     /// STARTING and its in-progress expiry has passed: the attempt failed or died.
     pub fn is_stale_start(&self, now: OffsetDateTime) -> bool {
         self.status == TaskStatus::Starting && self.starting_expires_at.is_none_or(|expiry| expiry <= now)

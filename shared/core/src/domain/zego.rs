@@ -9,10 +9,11 @@
 //! authenticated, and are published; the extra Zego task ends by itself.
 
 use super::callback::Outcome;
+use super::close::CloseAnswer;
 use super::start::{Started, callback_url};
 use super::task::StreamEnd;
 use super::{ApiError, Streamguard, Task, TaskRef};
-use crate::ports::{Clock, EventQueue, ProviderError, StreamProvider, TaskStore};
+use crate::ports::{Clock, EventQueue, StreamProvider, TaskStore};
 use wire::deepcleer::{AcceptLang, BusinessType, Lang, RiskType, SegmentId, StartRequest, StreamEndCode};
 use wire::event::{Provider, QueueEvent, TaskContext, end_reason};
 use wire::zego::{StartCensorAudio, ZegoBusinessType, ZegoCallback, ZegoCode, ZegoEventId, ZegoRiskType};
@@ -192,33 +193,25 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
 
     /// `StopCensorAudioV2` with bounded retries on timeouts and Zego's retry-later codes.
     pub(super) async fn stop_zego(&self, task_id: &str) -> Result<(), ApiError> {
-        let mut last = ApiError::ProviderTimeout;
-        for attempt in 1..=self.policy.close_attempts.max(1) {
-            match self.provider.zego_stop(task_id).await {
-                Ok(answer) if answer.code == ZegoCode::Success => return Ok(()),
-                Ok(answer) if answer.code.retry_later() => {
-                    tracing::warn!(
-                        task_id,
-                        attempt,
-                        code = answer.code.code(),
-                        "Zego stop refused for now; retrying"
-                    );
-                    last = ApiError::ZegoRefused {
-                        code: answer.code,
+        self.close_with_retries(task_id, || async {
+            let answer = self.provider.zego_stop(task_id).await?;
+            let retry_later = answer.code.retry_later();
+            Ok(match answer.code {
+                ZegoCode::Success => CloseAnswer::Closed,
+                code => {
+                    let refused = ApiError::ZegoRefused {
+                        code,
                         message: answer.message,
                     };
+                    if retry_later {
+                        CloseAnswer::Retry(refused)
+                    } else {
+                        CloseAnswer::Refused(refused)
+                    }
                 }
-                Ok(answer) => {
-                    return Err(ApiError::ZegoRefused {
-                        code: answer.code,
-                        message: answer.message,
-                    });
-                }
-                Err(error @ (ProviderError::Timeout | ProviderError::Unreachable(_))) => last = error.into(),
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(last)
+            })
+        })
+        .await
     }
 
     /// `POST /callbacks/{token}` for Zego: signature and freshness first,
