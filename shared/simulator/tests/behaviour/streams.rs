@@ -1,7 +1,7 @@
 //! Streams: the pull of NORMAL URLs, segment cadence and options, scenario
 //! outcomes, natural end, and callback delivery with retries.
 
-mod common;
+use crate::common;
 
 use common::{ACCESS_KEY, harness};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The DeepCleer API surface: auth, validation, ids, duplicates, limits,
 //! close (audio and video), and the fault switches.
 
-mod common;
+use crate::common;
 
 use common::{ACCESS_KEY, harness};
 use serde_json::{Value, json};

@@ -1,8 +1,6 @@
 //! Test harness: a simulator, a callback receiver and a stream-source server,
 //! all on loopback, driven over HTTP.
 
-#![allow(dead_code)]
-
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;

@@ -1,7 +1,7 @@
 //! Tolerant parsing of DeepCleer callbacks and sync responses, and the queue
 //! events built from them.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use wire::deepcleer::*;

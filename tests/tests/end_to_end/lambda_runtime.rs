@@ -3,8 +3,9 @@
 //! start → segments with a REJECT → one event on SQS → close → stream end.
 //!
 //! Needs `cargo-lambda` on PATH (scripts/test installs it) and, to keep the
-//! first invocation quick, the function binaries built beforehand
-//! (`cargo build -p start -p close -p callback`, also done by scripts/test).
+//! first invocation quick, the function binaries built beforehand with the
+//! workspace's feature set (`cargo build --workspace --bins`, which
+//! `scripts/local` runs and so `scripts/test` too).
 
 use e2e::{ACCESS_KEY, CALLBACK_KEY, WAIT, moto_url, sdk_config};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Every example in the reference documents parses verbatim and means what
 //! the documents say.
 
-mod common;
+use crate::common;
 
 use common::{json_after, reference};
 use serde_json::Value;

@@ -1,8 +1,6 @@
 //! Reads the provider reference that sits beside the repository, so tests use
 //! the documents' own examples without copying them into the repo.
 
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 
 /// `STREAMGUARD_REFERENCE_DIR`, else `../shared/reference` beside the repository.

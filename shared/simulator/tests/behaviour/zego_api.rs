@@ -1,7 +1,7 @@
 //! The Zego side: signed common parameters, StartCensorAudioV2 /
 //! StopCensorAudioV2, and signed callbacks with Zego's retry policy.
 
-mod common;
+use crate::common;
 
 use common::{Harness, WAIT, harness};
 use serde_json::{Value, json};

@@ -1,0 +1,12 @@
+//! The end-to-end suite, as one test binary: every module links the whole
+//! stack (SDK, simulator, dev server), so separate binaries would each cost a
+//! full link and hundreds of megabytes of disk for no isolation gained — every
+//! test already provisions its own table, queue and simulator.
+
+mod aws_calls;
+mod callbacks;
+mod lambda_runtime;
+mod openapi;
+mod streams;
+mod template;
+mod zego;
