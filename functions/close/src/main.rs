@@ -6,6 +6,6 @@ use streamguard::{app, config::Config, http, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let service = app::control_service(&config, &app::aws_config().await).await?;
+    let service = app::control_service(&config, &app::lambda_aws_config()?).await?;
     run(service_fn(|request| http::close_function(&service, request))).await
 }

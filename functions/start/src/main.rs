@@ -6,7 +6,7 @@ use streamguard::{app, config::Config, http, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let service = app::control_service(&config, &app::aws_config().await).await?;
+    let service = app::control_service(&config, &app::lambda_aws_config()?).await?;
     let settings = http::HttpSettings {
         callback_base_url: config.callback_base_url.clone(),
     };

@@ -48,9 +48,40 @@ pub enum InitError {
     Config(#[from] crate::config::ConfigError),
     #[error("secret {name}: {problem}")]
     Secret { name: String, problem: String },
+    #[error("AWS_REGION is required (Lambda sets it; set it when running a function elsewhere)")]
+    Region,
 }
 
-/// The AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`), loaded once.
+/// The AWS SDK configuration of a function inside Lambda: the region, the
+/// role's credentials and (locally) `AWS_ENDPOINT_URL`, read from the
+/// environment that Lambda sets. Not aws-config's default chain: profiles,
+/// SSO, web identity (STS), IMDS and container credentials never apply inside
+/// Lambda, and linking them cost every package about 0.1 MB
+/// (docs/performance.md).
+pub fn lambda_aws_config() -> Result<aws_config::SdkConfig, InitError> {
+    lambda_aws_config_from(|name| std::env::var(name).ok())
+}
+
+/// [`lambda_aws_config`] with the environment read through `lookup` (tests pass a map).
+pub fn lambda_aws_config_from(lookup: impl Fn(&str) -> Option<String>) -> Result<aws_config::SdkConfig, InitError> {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let setting = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    let region = setting("AWS_REGION").ok_or(InitError::Region)?;
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ));
+    if let Some(endpoint_url) = setting("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(endpoint_url);
+    }
+    Ok(builder.build())
+}
+
+/// The AWS SDK configuration for tools outside Lambda (the dev server, tests):
+/// aws-config's whole default chain, so profiles and SSO work too.
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
@@ -182,4 +213,43 @@ pub async fn callback_service(config: &Config, sdk: &aws_config::SdkConfig) -> R
         SystemClock,
         policy,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environment(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_lambda_configuration_takes_region_and_endpoint_from_the_environment() {
+        let sdk = lambda_aws_config_from(environment(&[
+            ("AWS_REGION", "ap-southeast-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        assert_eq!(sdk.region().map(|region| region.as_ref()), Some("ap-southeast-1"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
+        assert!(sdk.credentials_provider().is_some());
+    }
+
+    #[test]
+    fn the_lambda_configuration_uses_aws_endpoints_unless_told_otherwise() {
+        let sdk =
+            lambda_aws_config_from(environment(&[("AWS_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", " ")])).unwrap();
+        assert_eq!(sdk.endpoint_url(), None);
+    }
+
+    #[test]
+    fn a_missing_region_is_named() {
+        let error = lambda_aws_config_from(environment(&[])).unwrap_err();
+        assert!(matches!(error, InitError::Region));
+        assert!(error.to_string().starts_with("AWS_REGION is required"), "{error}");
+    }
 }

@@ -6,6 +6,11 @@
 
 use crate::domain::Secret;
 use crate::ports::{ProviderError, StreamProvider};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::sync::Arc;
 use std::time::Duration;
 use wire::deepcleer::{
     CLOSE_AUDIO_PATH, CLOSE_VIDEO_PATH, CloseRequest, CloseResponse, MediaKind, START_PATH, StartRequest, SyncResponse,
@@ -31,12 +36,21 @@ pub struct ZegoClient {
     pub timeout: Duration,
 }
 
+/// The providers' answers are a few hundred bytes; anything past this is not
+/// an answer, and is not read into memory.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// hyper's pooled client over rustls, the HTTP and TLS stack the AWS SDK
+/// already links (same crates, same aws-lc crypto): a second client library
+/// such as reqwest added about 0.4 MB to every package.
+type Client = hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 #[derive(Debug, Clone)]
 pub struct HttpProvider {
     /// Built on first use: building it loads the system's root certificates
     /// (several milliseconds), which init should not pay for a provider
     /// reached over plain http (DeepCleer's endpoints) or not at all.
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: std::sync::OnceLock<Client>,
     endpoints: Endpoints,
     access_key: Secret,
     zego: Option<ZegoClient>,
@@ -52,12 +66,17 @@ impl HttpProvider {
         }
     }
 
-    fn client(&self) -> &reqwest::Client {
+    fn client(&self) -> &Client {
         self.http.get_or_init(|| {
-            reqwest::Client::builder()
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls_config())
+                .https_or_http()
+                .enable_http1()
+                .build();
+            hyper_util::client::legacy::Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(50))
-                .build()
-                .expect("an HTTP client")
+                .pool_timer(TokioTimer::new())
+                .build(https)
         })
     }
 
@@ -74,38 +93,64 @@ impl HttpProvider {
         self.post(url, body, zego.timeout).await
     }
 
+    /// POSTs JSON and reads a JSON answer, all within `timeout`.
     async fn post<T: serde::de::DeserializeOwned>(
         &self,
         url: String,
         body: &impl serde::Serialize,
         timeout: Duration,
     ) -> Result<T, ProviderError> {
-        let response = self
-            .client()
-            .post(url)
-            .json(body)
-            .timeout(timeout)
-            .send()
+        let body = serde_json::to_vec(body)
+            .map_err(|error| ProviderError::Unreachable(format!("request not serialisable: {error}")))?;
+        let request = http::Request::post(url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|error| ProviderError::Unreachable(format!("invalid provider URL: {error}")))?;
+        let exchange = async {
+            let response = self.client().request(request).await.map_err(classify)?;
+            let status = response.status();
+            let bytes = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|error| match error.downcast::<LengthLimitError>() {
+                    Ok(_) => ProviderError::BadAnswer(format!("HTTP {status}: answer over {MAX_ANSWER_BYTES} bytes")),
+                    // The request was sent; the provider may have acted on it.
+                    Err(_) => ProviderError::Timeout,
+                })?
+                .to_bytes();
+            serde_json::from_slice(&bytes)
+                .map_err(|error| ProviderError::BadAnswer(format!("HTTP {status}: {error}; {} bytes", bytes.len())))
+        };
+        tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(classify)?;
-        let status = response.status();
-        let text = response.text().await.map_err(classify)?;
-        serde_json::from_str(&text)
-            .map_err(|error| ProviderError::BadAnswer(format!("HTTP {status}: {error}; {} bytes", text.len())))
+            .unwrap_or(Err(ProviderError::Timeout))
     }
 }
 
-/// A timeout, or a failure after the request may have been sent, is a
-/// `Timeout` (the provider may have acted on it); a failed connection is
-/// `Unreachable` (nothing was sent).
-fn classify(error: reqwest::Error) -> ProviderError {
-    let error = error.without_url();
+/// TLS for the https endpoints (Zego's API) with the system's root
+/// certificates. Without any, plain-http endpoints (DeepCleer's) still work,
+/// so a missing store is a warning here and a failed handshake later.
+fn tls_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let (valid, _invalid) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if valid == 0 {
+        tracing::warn!("no root certificates found: https provider endpoints will fail");
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// A failed connection is `Unreachable` (nothing was sent); any other
+/// failure may come after the request was sent, so it is a `Timeout` (the
+/// provider may have acted on it, and a retry must be safe).
+fn classify(error: hyper_util::client::legacy::Error) -> ProviderError {
     if error.is_connect() {
         ProviderError::Unreachable(error.to_string())
-    } else if error.is_timeout() || error.is_request() || error.is_body() {
-        ProviderError::Timeout
     } else {
-        ProviderError::BadAnswer(error.to_string())
+        ProviderError::Timeout
     }
 }
 
@@ -147,5 +192,157 @@ impl StreamProvider for HttpProvider {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The adapter against a raw TCP peer on loopback, so each failure mode of
+    //! the wire can be produced exactly.
+
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use wire::deepcleer::ResponseCode;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    fn provider(base_url: &str, timeout: Duration) -> HttpProvider {
+        let endpoints = Endpoints {
+            audio_base_url: base_url.into(),
+            video_base_url: base_url.into(),
+            start_timeout: timeout,
+            close_timeout: timeout,
+            video_close_timeout: timeout,
+        };
+        HttpProvider::new(endpoints, Secret::new("test-access-key"), None)
+    }
+
+    /// Reads one request (head and body by content-length).
+    async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let read = stream.read(&mut buffer).await.unwrap();
+            received.extend_from_slice(&buffer[..read]);
+            let text = String::from_utf8_lossy(&received);
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length = text[..head_end]
+                    .lines()
+                    .find_map(|line| {
+                        line.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .map_or(0, |value| value.trim().parse::<usize>().unwrap());
+                if received.len() >= head_end + 4 + length || read == 0 {
+                    return text.into_owned();
+                }
+            }
+        }
+    }
+
+    /// A peer that reads one request, answers `answer` (if any) and hands the
+    /// request back; without an answer it holds the connection open.
+    async fn peer(answer: Option<Vec<u8>>) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let request = read_request(&mut stream).await;
+            match answer {
+                Some(answer) => stream.write_all(&answer).await.unwrap(),
+                None => std::future::pending().await,
+            }
+            request
+        });
+        (url, served)
+    }
+
+    fn http_answer(status: &str, body: &[u8]) -> Vec<u8> {
+        let mut answer = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
+        answer.extend_from_slice(body);
+        answer
+    }
+
+    #[tokio::test]
+    async fn close_posts_json_with_the_access_key_and_reads_the_answer() {
+        let answer = http_answer("200 OK", br#"{"code":1100,"message":"ok","requestId":"close-1"}"#);
+        let (url, served) = peer(Some(answer)).await;
+        let response = provider(&url, SECOND).close("task-1", MediaKind::Audio).await.unwrap();
+        assert_eq!(response.code, ResponseCode::Success);
+        assert_eq!(response.request_id, "close-1");
+        let request = served.await.unwrap();
+        assert!(
+            request.starts_with(&format!("POST {CLOSE_AUDIO_PATH} HTTP/1.1")),
+            "{request}"
+        );
+        assert!(
+            request.to_ascii_lowercase().contains("content-type: application/json"),
+            "{request}"
+        );
+        assert!(
+            request.ends_with(r#"{"accessKey":"test-access-key","requestId":"task-1"}"#),
+            "{request}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_is_not_json_is_a_bad_answer_naming_the_status() {
+        let (url, _served) = peer(Some(http_answer("502 Bad Gateway", b"<html>bad gateway</html>"))).await;
+        let error = provider(&url, SECOND)
+            .close("task-1", MediaKind::Audio)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ProviderError::BadAnswer(message) if message.contains("HTTP 502")),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_limit_is_refused() {
+        let body = vec![b' '; MAX_ANSWER_BYTES + 1];
+        let (url, _served) = peer(Some(http_answer("200 OK", &body))).await;
+        let error = provider(&url, SECOND)
+            .close("task-1", MediaKind::Audio)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ProviderError::BadAnswer(message) if message.contains("over")),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_unreachable_so_nothing_was_sent() {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let error = provider(&url, SECOND)
+            .close("task-1", MediaKind::Audio)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn no_answer_within_the_timeout_is_a_timeout() {
+        let (url, _served) = peer(None).await;
+        let error = provider(&url, Duration::from_millis(200))
+            .close("task-1", MediaKind::Audio)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ProviderError::Timeout), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_before_the_answer_is_a_timeout_as_the_request_may_have_been_acted_on() {
+        let (url, _served) = peer(Some(Vec::new())).await;
+        let error = provider(&url, SECOND)
+            .close("task-1", MediaKind::Audio)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ProviderError::Timeout), "{error:?}");
     }
 }
