@@ -32,11 +32,13 @@ pub const CLOSE_ACTIONS: &[&str] = &[
     "dynamodb:UpdateItem",
     "ssm:GetParameter",
 ];
-/// The AWS actions `callback` makes; it never calls the provider and cannot read the accessKey.
+/// The AWS actions `callback` makes; it never calls the provider and cannot
+/// read the accessKey. `GetQueueAttributes` is the queue warm-up at init.
 pub const CALLBACK_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
+    "sqs:GetQueueAttributes",
     "sqs:SendMessage",
     "ssm:GetParameter",
 ];
@@ -206,13 +208,9 @@ pub async fn callback_service(config: &Config, sdk: &aws_config::SdkConfig) -> R
         policy.zego_callback_secret = Some(resolve(source, sdk).await?);
     }
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
-    Ok(Streamguard::new(
-        store(config, sdk).await,
-        queue,
-        NoProvider,
-        SystemClock,
-        policy,
-    ))
+    // Both connections open during init, side by side.
+    let (table, ()) = tokio::join!(store(config, sdk), queue.warm_up());
+    Ok(Streamguard::new(table, queue, NoProvider, SystemClock, policy))
 }
 
 #[cfg(test)]

@@ -43,7 +43,8 @@ impl DynamoStore {
 
     /// Opens the connection (TCP and TLS) during init, so that the first
     /// invocation does not pay for it: one GetItem on a key no task uses, an
-    /// action every function's role allows. Failures are ignored.
+    /// action every function's role allows. A failure (no such table, no
+    /// permission) is logged, not fatal: the first request reports it.
     pub async fn warm_up(&self) {
         let outcome = self
             .client
@@ -53,7 +54,7 @@ impl DynamoStore {
             .send()
             .await;
         if let Err(error) = outcome {
-            tracing::debug!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(error), "warm-up read failed; ignored");
+            tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(error), "table warm-up failed");
         }
     }
 

@@ -6,7 +6,7 @@
 
 use crate::ports::{EventQueue, QueueError};
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use sha2::{Digest, Sha256};
 use wire::event::{EventBody, QueueEvent};
 
@@ -22,6 +22,24 @@ impl SqsQueue {
         let url = url.into();
         let fifo = url.ends_with(".fifo");
         SqsQueue { client, url, fifo }
+    }
+
+    /// Opens the connection (TCP and TLS, a different host from DynamoDB's)
+    /// during init, so that the first REJECT does not pay for it; reading the
+    /// queue's ARN also shows at cold start whether `QUEUE_URL` names a queue
+    /// the role may use. A failure is logged, not fatal: the first publish
+    /// would fail the same way and be retried by the provider.
+    pub async fn warm_up(&self) {
+        let outcome = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await;
+        if let Err(error) = outcome {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "queue warm-up failed");
+        }
     }
 }
 
