@@ -49,30 +49,9 @@ pub fn key_and_token() -> (CallbackKey, String) {
 pub fn reference_callback(reference_dir: &std::path::Path) -> Result<String, String> {
     let path = reference_dir.join("deepcleer-audio-stream-request.txt");
     let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))?;
-    let start = text.find("Callback Example").ok_or("no Callback Example")?;
-    let rest = &text[start..];
-    let open = rest.find('{').ok_or("no JSON")?;
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, c) in rest[open..].char_indices() {
-        match (in_string, escaped, c) {
-            (true, true, _) => escaped = false,
-            (true, false, '\\') => escaped = true,
-            (true, false, '"') => in_string = false,
-            (true, false, _) => {}
-            (false, _, '"') => in_string = true,
-            (false, _, '{') => depth += 1,
-            (false, _, '}') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(rest[open..open + offset + 1].to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    Err("unbalanced JSON".into())
+    wire::reference::json_after(&text, "Callback Example")
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{}: no Callback Example JSON", path.display()))
 }
 
 /// The reference callback grown to about `bytes` by the echoed request

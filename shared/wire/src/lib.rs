@@ -41,6 +41,7 @@ mod validation;
 pub mod deepcleer;
 pub mod event;
 pub mod redact;
+pub mod reference;
 pub mod zego;
 
 #[cfg(test)]

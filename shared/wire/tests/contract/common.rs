@@ -25,30 +25,7 @@ pub fn reference(name: &str) -> String {
 
 /// The first JSON object after `heading` in `text`, verbatim.
 pub fn json_after(text: &str, heading: &str) -> String {
-    let start = text
-        .find(heading)
-        .unwrap_or_else(|| panic!("heading {heading:?} not found"));
-    let rest = &text[start + heading.len()..];
-    let open = rest.find('{').unwrap_or_else(|| panic!("no JSON after {heading:?}"));
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, c) in rest[open..].char_indices() {
-        match (in_string, escaped, c) {
-            (true, true, _) => escaped = false,
-            (true, false, '\\') => escaped = true,
-            (true, false, '"') => in_string = false,
-            (true, false, _) => {}
-            (false, _, '"') => in_string = true,
-            (false, _, '{') => depth += 1,
-            (false, _, '}') => {
-                depth -= 1;
-                if depth == 0 {
-                    return rest[open..open + offset + 1].to_owned();
-                }
-            }
-            _ => {}
-        }
-    }
-    panic!("unbalanced JSON after {heading:?}")
+    wire::reference::json_after(text, heading)
+        .unwrap_or_else(|| panic!("no balanced JSON object after {heading:?}"))
+        .to_owned()
 }
