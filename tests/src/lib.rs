@@ -41,7 +41,7 @@ pub fn moto_url() -> String {
 /// SDK configuration for `endpoint`, with dummy credentials and no retries
 /// (a test that takes a service down wants the failure, not a retry storm).
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    streamguard::app::aws_config_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -135,7 +135,7 @@ async fn run(args: Args) -> Result<(), String> {
 
 async fn coldstarts(binaries: &std::path::Path, runs: usize) -> Result<(), String> {
     let endpoint = endpoint()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = streamguard::app::aws_config_loader()
         .endpoint_url(&endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -42,7 +42,7 @@ pub struct Report {
 const ACCESS_KEY: &str = "bench-access-key";
 
 async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    streamguard::app::aws_config_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -40,7 +40,7 @@ fn the_cpu_loops_do_the_work() {
 #[tokio::test]
 async fn a_cold_start_is_measured_for_each_function() {
     let endpoint = moto();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = streamguard::app::aws_config_loader()
         .endpoint_url(&endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -3,6 +3,7 @@
 
 use crate::adapters::deepcleer::{Endpoints, HttpProvider, ZegoClient};
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::https;
 use crate::adapters::null::{NoProvider, NoQueue};
 use crate::adapters::sqs::SqsQueue;
 use crate::config::{Config, SecretSource, ZegoApiSource};
@@ -56,7 +57,8 @@ pub enum InitError {
 
 /// The AWS SDK configuration of a function inside Lambda: the region, the
 /// role's credentials and (locally) `AWS_ENDPOINT_URL`, read from the
-/// environment that Lambda sets. Not aws-config's default chain: profiles,
+/// environment that Lambda sets, and the shared HTTP client
+/// ([`https::sdk_http_client`]). Not aws-config's default chain: profiles,
 /// SSO, web identity (STS), IMDS and container credentials never apply inside
 /// Lambda, and linking them cost every package about 0.1 MB
 /// (docs/performance.md).
@@ -73,6 +75,7 @@ pub fn lambda_aws_config_from(lookup: impl Fn(&str) -> Option<String>) -> Result
     let mut builder = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region))
+        .http_client(https::sdk_http_client())
         .credentials_provider(SharedCredentialsProvider::new(
             EnvironmentVariableCredentialsProvider::new(),
         ));
@@ -85,7 +88,15 @@ pub fn lambda_aws_config_from(lookup: impl Fn(&str) -> Option<String>) -> Result
 /// The AWS SDK configuration for tools outside Lambda (the dev server, tests):
 /// aws-config's whole default chain, so profiles and SSO work too.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config_loader().load().await
+}
+
+/// aws-config's default chain over the shared HTTP client, for callers that
+/// set more (an endpoint, test credentials) before loading. The SDK crates are
+/// built without their own default client, so every `SdkConfig` of the
+/// workspace is made here or in [`lambda_aws_config`].
+pub fn aws_config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https::sdk_http_client())
 }
 
 /// Resolves a secret: the value itself, or an SSM SecureString read with decryption.

@@ -8,9 +8,6 @@ use crate::domain::Secret;
 use crate::ports::{ProviderError, StreamProvider};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::sync::Arc;
 use std::time::Duration;
 use wire::deepcleer::{
     CLOSE_AUDIO_PATH, CLOSE_VIDEO_PATH, CloseRequest, CloseResponse, MediaKind, START_PATH, StartRequest, SyncResponse,
@@ -40,17 +37,15 @@ pub struct ZegoClient {
 /// an answer, and is not read into memory.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// hyper's pooled client over rustls, the HTTP and TLS stack the AWS SDK
-/// already links (same crates, same aws-lc crypto): a second client library
-/// such as reqwest added about 0.4 MB to every package.
-type Client = hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// The shared client stack ([`super::https`]): the same hyper, rustls and
+/// aws-lc the AWS SDK calls go through; a second client library such as
+/// reqwest added about 0.4 MB to every package.
+type Client = hyper_util::client::legacy::Client<super::https::HttpsConnector, Full<Bytes>>;
 
 #[derive(Debug, Clone)]
 pub struct HttpProvider {
-    /// Built on first use: building it loads the system's root certificates
-    /// (several milliseconds), which init should not pay for a provider
-    /// reached over plain http (DeepCleer's endpoints) or not at all.
-    http: std::sync::OnceLock<Client>,
+    /// No timeouts of its own: each whole exchange is bounded in `post`, connecting included.
+    http: Client,
     endpoints: Endpoints,
     access_key: Secret,
     zego: Option<ZegoClient>,
@@ -59,25 +54,11 @@ pub struct HttpProvider {
 impl HttpProvider {
     pub fn new(endpoints: Endpoints, access_key: Secret, zego: Option<ZegoClient>) -> Self {
         HttpProvider {
-            http: std::sync::OnceLock::new(),
+            http: super::https::client(None),
             endpoints,
             access_key,
             zego,
         }
-    }
-
-    fn client(&self) -> &Client {
-        self.http.get_or_init(|| {
-            let https = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(tls_config())
-                .https_or_http()
-                .enable_http1()
-                .build();
-            hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(50))
-                .pool_timer(TokioTimer::new())
-                .build(https)
-        })
     }
 
     /// One signed Zego call: fresh nonce and timestamp each time.
@@ -107,7 +88,7 @@ impl HttpProvider {
             .body(Full::new(Bytes::from(body)))
             .map_err(|error| ProviderError::Unreachable(format!("invalid provider URL: {error}")))?;
         let exchange = async {
-            let response = self.client().request(request).await.map_err(classify)?;
+            let response = self.http.request(request).await.map_err(classify)?;
             let status = response.status();
             let bytes = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
                 .collect()
@@ -125,22 +106,6 @@ impl HttpProvider {
             .await
             .unwrap_or(Err(ProviderError::Timeout))
     }
-}
-
-/// TLS for the https endpoints (Zego's API) with the system's root
-/// certificates. Without any, plain-http endpoints (DeepCleer's) still work,
-/// so a missing store is a warning here and a failed handshake later.
-fn tls_config() -> rustls::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    let (valid, _invalid) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    if valid == 0 {
-        tracing::warn!("no root certificates found: https provider endpoints will fail");
-    }
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("aws-lc-rs supports TLS 1.2 and 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth()
 }
 
 /// A failed connection is `Unreachable` (nothing was sent); any other
@@ -201,7 +166,8 @@ mod tests {
     //! the wire can be produced exactly.
 
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use crate::adapters::test_peer::read_request;
+    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
     use wire::deepcleer::ResponseCode;
 
@@ -216,30 +182,6 @@ mod tests {
             video_close_timeout: timeout,
         };
         HttpProvider::new(endpoints, Secret::new("test-access-key"), None)
-    }
-
-    /// Reads one request (head and body by content-length).
-    async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
-        let mut received = Vec::new();
-        let mut buffer = [0u8; 4096];
-        loop {
-            let read = stream.read(&mut buffer).await.unwrap();
-            received.extend_from_slice(&buffer[..read]);
-            let text = String::from_utf8_lossy(&received);
-            if let Some(head_end) = text.find("\r\n\r\n") {
-                let length = text[..head_end]
-                    .lines()
-                    .find_map(|line| {
-                        line.to_ascii_lowercase()
-                            .strip_prefix("content-length: ")
-                            .map(str::to_owned)
-                    })
-                    .map_or(0, |value| value.trim().parse::<usize>().unwrap());
-                if received.len() >= head_end + 4 + length || read == 0 {
-                    return text.into_owned();
-                }
-            }
-        }
     }
 
     /// A peer that reads one request, answers `answer` (if any) and hands the

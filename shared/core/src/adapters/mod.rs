@@ -2,6 +2,9 @@
 
 pub mod deepcleer;
 pub mod dynamo;
+pub mod https;
 pub mod memory;
 pub mod null;
 pub mod sqs;
+#[cfg(test)]
+mod test_peer;

@@ -28,7 +28,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let queue_url = env("QUEUE_URL")?;
     let simulator = env("SIMULATOR_URL")?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build()?;
-    let sqs = aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
+    let sqs = aws_sdk_sqs::Client::new(&streamguard::app::aws_config().await);
     let bt_id = format!("demo-room-{}", std::process::id());
 
     step(1, "the simulated DeepCleer will hear a violation in segment 3");
