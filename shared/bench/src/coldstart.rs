@@ -1,8 +1,10 @@
 //! Cold start through the Lambda Runtime API, emulated just enough: the
 //! function process is started with `AWS_LAMBDA_RUNTIME_API` pointing here;
 //! its first `GET /2018-06-01/runtime/invocation/next` marks it ready (init
-//! done: configuration, secrets, clients); it gets one API Gateway v2 event
-//! and its response ends the measurement. Peak RSS is read from
+//! done: configuration, secrets, clients, connections); it gets one API
+//! Gateway v2 event and its response ends the measurement. The function's
+//! log line "connections opened" tells how much of init was round trips to
+//! the AWS endpoint. Peak RSS is read from
 //! `/proc/<pid>/status` (VmHWM) before the process is stopped.
 
 use axum::Router;
@@ -21,6 +23,9 @@ use tokio::sync::{Notify, oneshot};
 pub struct Measurement {
     /// Process start to the first poll for work.
     pub ready_ms: f64,
+    /// The part of `ready_ms` spent opening AWS connections (round trips to
+    /// the AWS endpoint, moto here), as the function logs it (`warm_up_ms`).
+    pub warm_up_ms: Option<f64>,
     /// First poll to the first response (includes the handler's AWS calls).
     pub first_response_ms: f64,
     pub peak_rss_kb: u64,
@@ -137,7 +142,7 @@ pub async fn measure(binary: &std::path::Path, env: &[(String, String)], event: 
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true);
     for (name, value) in env {
@@ -148,6 +153,7 @@ pub async fn measure(binary: &std::path::Path, env: &[(String, String)], event: 
         .spawn()
         .map_err(|error| format!("cannot start {}: {error}", binary.display()))?;
     let pid = child.id().unwrap_or_default();
+    let logs = child.stdout.take().map(|stdout| tokio::spawn(warm_up_logged(stdout)));
     let outcome = async {
         let ready = tokio::time::timeout(Duration::from_secs(60), ready_rx)
             .await
@@ -162,6 +168,7 @@ pub async fn measure(binary: &std::path::Path, env: &[(String, String)], event: 
         }
         Ok(Measurement {
             ready_ms: (ready - started).as_secs_f64() * 1e3,
+            warm_up_ms: None,
             first_response_ms: (answered - ready).as_secs_f64() * 1e3,
             peak_rss_kb: peak_rss_kb(pid),
             status: response["statusCode"].as_u64().unwrap_or(0) as u16,
@@ -170,5 +177,24 @@ pub async fn measure(binary: &std::path::Path, env: &[(String, String)], event: 
     .await;
     let _ = child.kill().await;
     server.abort();
-    outcome
+    // The process is gone, so its stdout is at its end and the reader returns.
+    let warm_up_ms = match logs {
+        Some(reader) => reader.await.ok().flatten(),
+        None => None,
+    };
+    outcome.map(|measured| Measurement { warm_up_ms, ..measured })
+}
+
+/// Reads the function's JSON log lines to their end and returns the
+/// `warm_up_ms` of its "connections opened" line, if it logged one.
+async fn warm_up_logged(stdout: tokio::process::ChildStdout) -> Option<f64> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut found = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+            found = found.or(entry["fields"]["warm_up_ms"].as_f64());
+        }
+    }
+    found
 }

@@ -56,6 +56,7 @@ async fn a_cold_start_is_measured_for_each_function() {
         ("DEEPCLEER_ACCESS_KEY", "k"),
         ("CALLBACK_TOKEN_KEY", "bench-callback-token-key-0123456789"),
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("LOG_LEVEL", "warn,streamguard::app=info"),
     ]
     .iter()
     .map(|(name, value)| (name.to_string(), value.to_string()))
@@ -85,6 +86,8 @@ async fn a_cold_start_is_measured_for_each_function() {
         let measured = coldstart::measure(&binary, &env, event).await.unwrap();
         assert_eq!(measured.status, status, "{function}");
         assert!(measured.peak_rss_kb > 0 && measured.ready_ms > 0.0);
+        let warm_up_ms = measured.warm_up_ms.expect("the function logs its connection warm-up");
+        assert!(warm_up_ms > 0.0 && warm_up_ms < measured.ready_ms, "{measured:?}");
     }
 }
 
