@@ -260,6 +260,8 @@ mod tests {
         assert_eq!(sdk.region().map(|region| region.as_ref()), Some("ap-southeast-1"));
         assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
         assert!(sdk.credentials_provider().is_some());
+        // The SDK crates have no default client: without this, every call would fail.
+        assert!(sdk.http_client().is_some());
     }
 
     #[test]
