@@ -13,7 +13,7 @@ pub mod chaos;
 
 use aws_config::retry::RetryConfig;
 use serde_json::{Value, json};
-use simulator::{Config as SimConfig, Simulator};
+use simulator::{Config as SimConfig, ControlClient, Simulator};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -236,47 +236,27 @@ impl Stack {
             .await
     }
 
+    fn control_client(&self) -> ControlClient {
+        ControlClient::new(self.sim.url(), self.http.clone())
+    }
+
     /// `GET` on the simulator's control endpoint.
     pub async fn sim(&self, path_and_query: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}/_sim/{path_and_query}", self.sim.url()))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.control_client().get(path_and_query).await.unwrap()
     }
 
     /// Waits (on the simulator) until `min` items of a listing match.
     pub async fn sim_wait(&self, listing: &str, query: &str, min: usize) -> Vec<Value> {
-        let (status, body) = self
-            .sim(&format!("{listing}?{query}&min={min}&waitMs={}", WAIT.as_millis()))
-            .await;
-        assert_eq!(status, 200, "waited for {min} {listing} with {query}; had {body}");
-        body["items"].as_array().cloned().unwrap_or_default()
+        let waited = self.control_client().wait_items(listing, query, min, WAIT).await;
+        waited.unwrap_or_else(|error| panic!("{error}"))
     }
 
     pub async fn scenario(&self, scenario: Value) {
-        let response = self
-            .http
-            .put(format!("{}/_sim/scenario", self.sim.url()))
-            .json(&scenario)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 204);
+        self.control_client().put_scenario(&scenario).await.unwrap();
     }
 
     pub async fn fault(&self, fault: Value) {
-        let response = self
-            .http
-            .post(format!("{}/_sim/faults", self.sim.url()))
-            .json(&fault)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 204);
+        self.control_client().add_fault(&fault).await.unwrap();
     }
 
     /// Every message now on the queue (received and deleted), parsed.

@@ -8,7 +8,8 @@
 //!   common parameters; callbacks signed as Zego signs them.
 //! - Time is scaled ([`Clock`]): at `time_scale` 600 a 10-minute stream runs in a second.
 //! - Verdicts and stream outcomes come from a [`Scenario`]; faults and
-//!   everything that happened are under `/_sim/` ([`control`]).
+//!   everything that happened are under `/_sim/` ([`control`]; the client
+//!   side is [`ControlClient`]).
 //!
 //! Tests start it in-process with [`Simulator::start`]; the binary runs it
 //! from the command line (`--help`).
@@ -17,6 +18,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod control_client;
 pub mod delivery;
 pub mod faults;
 mod listener;
@@ -28,6 +30,7 @@ pub mod stream;
 
 pub use clock::Clock;
 pub use config::{Config, ZegoCredentials};
+pub use control_client::{ControlClient, ControlError};
 pub use faults::{Api, Fault};
 pub use scenario::{Scenario, SegmentRule, StreamRule};
 

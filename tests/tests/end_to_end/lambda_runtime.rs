@@ -131,16 +131,12 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
     let request_id = task["requestId"].as_str().unwrap().to_owned();
 
     // The callback function runs in its own process behind the runtime: wait for the REJECT to be acknowledged.
-    let deliveries = format!(
-        "{}/_sim/deliveries?callbackId={request_id}_2&acknowledged=true&min=1&waitMs={}",
-        sim.url(),
-        Duration::from_secs(600).as_millis()
-    );
-    assert_eq!(
-        http.get(&deliveries).send().await.unwrap().status(),
-        200,
-        "the REJECT was acknowledged"
-    );
+    let control = simulator::ControlClient::new(sim.url(), http.clone());
+    let acknowledged = format!("callbackId={request_id}_2&acknowledged=true");
+    control
+        .wait_items("deliveries", &acknowledged, 1, Duration::from_secs(590))
+        .await
+        .expect("the REJECT was acknowledged");
     let received = aws_sdk_sqs::Client::new(&direct)
         .receive_message()
         .queue_url(&provisioned.queue_url)
@@ -160,12 +156,10 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
 
     let response = http.post(format!("{api}/streams/room-lr/close")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let ended = format!(
-        "{}/_sim/deliveries?btId=room-lr&kind=streamEnd&acknowledged=true&min=1&waitMs={}",
-        sim.url(),
-        WAIT.as_millis()
-    );
-    assert_eq!(http.get(&ended).send().await.unwrap().status(), 200);
+    control
+        .wait_items("deliveries", "btId=room-lr&kind=streamEnd&acknowledged=true", 1, WAIT)
+        .await
+        .expect("the stream end was acknowledged");
     let stored: serde_json::Value = http
         .get(format!("{api}/streams/room-lr"))
         .send()

@@ -3,10 +3,12 @@
 //! API_URL, QUEUE_URL and SIMULATOR_URL from the environment.
 
 use serde_json::{Value, json};
+use simulator::ControlClient;
 use std::time::Duration;
 use wire::event::{EventBody, QueueEvent};
 
-const WAIT_MS: u64 = 60_000;
+/// How long the simulator may take to deliver what a step waits for.
+const WAIT: Duration = Duration::from_secs(60);
 
 fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
@@ -28,17 +30,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let queue_url = env("QUEUE_URL")?;
     let simulator = env("SIMULATOR_URL")?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build()?;
+    let control = ControlClient::new(simulator, http.clone());
     let sqs = aws_sdk_sqs::Client::new(&streamguard::app::aws_config().await);
     let bt_id = format!("demo-room-{}", std::process::id());
 
     step(1, "the simulated DeepCleer will hear a violation in segment 3");
     let scenario = json!({"segments": [{"btId": bt_id, "segment": 3, "riskLevel": "REJECT", "riskLabel1": "abuse",
                                         "riskLabel2": "insult", "text": "you are an idiot"}]});
-    http.put(format!("{simulator}/_sim/scenario"))
-        .json(&scenario)
-        .send()
-        .await?
-        .error_for_status()?;
+    control.put_scenario(&scenario).await?;
 
     step(2, &format!("POST {api}/streams (btId {bt_id}, an Agora room)"));
     let body = json!({"type": "POLITY_DIRTY", "data": {"tokenId": "user-42", "btId": bt_id, "streamType": "AGORA",
@@ -53,11 +52,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let request_id = task["requestId"].as_str().unwrap_or_default().to_owned();
 
     step(3, "segments arrive at the callback function, one every 10 s of stream");
-    let deliveries = wait(
-        &http,
-        &format!("{simulator}/_sim/deliveries?btId={bt_id}&kind=segment&acknowledged=true&min=4&waitMs={WAIT_MS}"),
-    )
-    .await?;
+    let deliveries = control
+        .wait_items(
+            "deliveries",
+            &format!("btId={bt_id}&kind=segment&acknowledged=true"),
+            4,
+            WAIT,
+        )
+        .await?;
     let mut segments: Vec<&Value> = deliveries.iter().collect();
     segments.sort_by_key(|delivery| {
         delivery["callbackId"]
@@ -104,11 +106,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("   {status}: status {}", closed["task"]["status"]);
 
     step(6, "the stream-end callback ends the task and is published too");
-    wait(
-        &http,
-        &format!("{simulator}/_sim/deliveries?btId={bt_id}&kind=streamEnd&acknowledged=true&min=1&waitMs={WAIT_MS}"),
-    )
-    .await?;
+    control
+        .wait_items(
+            "deliveries",
+            &format!("btId={bt_id}&kind=streamEnd&acknowledged=true"),
+            1,
+            WAIT,
+        )
+        .await?;
     let end = receive_one(&sqs, &queue_url).await?;
     if let EventBody::StreamEnd(end_event) = &end.body {
         println!(
@@ -130,16 +135,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 fn step(number: u32, what: &str) {
     println!("\n{number}. {what}");
-}
-
-async fn wait(http: &reqwest::Client, url: &str) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
-    let response = http.get(url).send().await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    if status != 200 {
-        return Err(format!("waited in vain on {url}: {body}").into());
-    }
-    Ok(body["items"].as_array().cloned().unwrap_or_default())
 }
 
 /// Receives (long-polling) and deletes one event.

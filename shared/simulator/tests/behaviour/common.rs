@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::{Value, json};
 use simulator::receiver::CallbackReceiver;
-use simulator::{Config, Simulator};
+use simulator::{Config, ControlClient, Simulator};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -64,46 +64,27 @@ impl Harness {
         .await
     }
 
+    fn control_client(&self) -> ControlClient {
+        ControlClient::new(self.sim.url(), self.http.clone())
+    }
+
     /// `GET /_sim/…`; returns the status and the JSON body.
     pub async fn control(&self, path_and_query: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}/_sim/{path_and_query}", self.sim.url()))
-            .send()
-            .await
-            .expect("an answer");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.control_client().get(path_and_query).await.expect("an answer")
     }
 
     /// Waits (on the control endpoint) for `min` items of a listing; panics with what there was otherwise.
     pub async fn wait_items(&self, listing: &str, query: &str, min: usize) -> Vec<Value> {
-        let path = format!("{listing}?{query}&min={min}&waitMs={}", WAIT.as_millis());
-        let (status, body) = self.control(&path).await;
-        assert_eq!(status, 200, "waited for {min} of {listing}?{query}; had {body}");
-        body["items"].as_array().cloned().unwrap_or_default()
+        let waited = self.control_client().wait_items(listing, query, min, WAIT).await;
+        waited.unwrap_or_else(|error| panic!("{error}"))
     }
 
     pub async fn put_scenario(&self, scenario: Value) {
-        let response = self
-            .http
-            .put(format!("{}/_sim/scenario", self.sim.url()))
-            .json(&scenario)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 204);
+        self.control_client().put_scenario(&scenario).await.unwrap();
     }
 
     pub async fn add_fault(&self, fault: Value) {
-        let response = self
-            .http
-            .post(format!("{}/_sim/faults", self.sim.url()))
-            .json(&fault)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 204);
+        self.control_client().add_fault(&fault).await.unwrap();
     }
 
     /// A start request for a NORMAL stream that calls back to the receiver.

@@ -268,3 +268,31 @@ async fn a_misspelt_listing_filter_is_refused() {
     let (status, _) = h.control("requests?kind=start").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn a_wait_that_runs_out_is_408_with_what_matched_and_the_client_names_the_call() {
+    let h = harness(|_| {}).await;
+    let start = h.start(&h.normal("room-wait", &h.sources.at("/live.mp3"))).await;
+    assert_eq!(start["code"], 1100);
+    let control = simulator::ControlClient::new(h.sim.url(), h.http.clone());
+    let error = control
+        .wait_items("tasks", "btId=room-wait", 2, Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    let simulator::ControlError::Refused { call, status, body } = &error else {
+        panic!("not a refusal: {error}");
+    };
+    assert_eq!(*status, 408);
+    assert_eq!(call, "waiting for 2 of tasks?btId=room-wait");
+    assert_eq!(body["complete"], false);
+    assert_eq!(
+        body["items"].as_array().map(Vec::len),
+        Some(1),
+        "the one task that matched"
+    );
+    let found = control
+        .wait_items("tasks", "btId=room-wait", 1, Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+}
