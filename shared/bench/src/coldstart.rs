@@ -48,6 +48,93 @@ pub fn http_event(method: &str, path: &str, body: Option<&str>) -> Value {
     })
 }
 
+/// One function's first request in the benchmark, and the status it must get.
+pub struct Case {
+    pub function: &'static str,
+    /// What the request costs, for the table.
+    pub what: &'static str,
+    pub status: u16,
+    method: &'static str,
+    path: String,
+    /// The callback's REJECT: a new segment each run, so each is a first publication.
+    reject: bool,
+}
+
+impl Case {
+    /// The event of run `run` (0-based).
+    pub fn event(&self, run: usize) -> Value {
+        let body = self.reject.then(|| {
+            json!({"requestId": format!("ffffffffffffffffffffffffffffffff_{}", run + 1), "btId": "1637847086612",
+                   "code": 1100, "audioDetail": {"riskLevel": "REJECT", "audioText": "bench"}})
+            .to_string()
+        });
+        http_event(self.method, &self.path, body.as_deref())
+    }
+}
+
+/// The first request of each function: start and close look up an unknown
+/// stream; the callback, authenticated by `callback_token`, publishes a REJECT.
+pub fn cases(callback_token: &str) -> [Case; 3] {
+    let case = |function, what, status, method, path: &str, reject| Case {
+        function,
+        what,
+        status,
+        method,
+        path: path.to_owned(),
+        reject,
+    };
+    [
+        case(
+            "start",
+            "GET /streams/{btId}: 1 DynamoDB read",
+            404,
+            "GET",
+            "/streams/bench-missing",
+            false,
+        ),
+        case(
+            "close",
+            "close an unknown btId: 1 read",
+            404,
+            "POST",
+            "/streams/bench-missing/close",
+            false,
+        ),
+        case(
+            "callback",
+            "a REJECT: 2 reads, 1 send, 1 write",
+            200,
+            "POST",
+            &format!("/callbacks/{callback_token}"),
+            true,
+        ),
+    ]
+}
+
+/// A fresh table and queue in moto at `endpoint`, and the environment every
+/// function binary gets: their names, secrets as values, the Lambda-style
+/// AWS variables, and a log level that keeps the warm-up line.
+pub async fn environment(endpoint: &str) -> Result<Vec<(String, String)>, String> {
+    let name = format!("coldstart-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let provisioned = streamguard::provision::provision(&crate::moto_sdk(endpoint).await, &name, &name).await?;
+    Ok([
+        ("TABLE_NAME", provisioned.table_name.as_str()),
+        ("QUEUE_URL", provisioned.queue_url.as_str()),
+        ("DEEPCLEER_ACCESS_KEY", "bench-access-key"),
+        ("CALLBACK_TOKEN_KEY", crate::cpu::CALLBACK_TOKEN_KEY),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        // Warnings, and the init line that reports the connection warm-up.
+        ("LOG_LEVEL", "warn,streamguard::app=info"),
+    ]
+    .iter()
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .collect())
+}
+
 struct Runtime {
     event: Value,
     served: Mutex<bool>,

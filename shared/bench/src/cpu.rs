@@ -34,9 +34,12 @@ pub fn floor(body: &str) -> usize {
     }
 }
 
+/// The callback-token key of the benchmark (the functions get it as `CALLBACK_TOKEN_KEY`).
+pub const CALLBACK_TOKEN_KEY: &str = "bench-callback-token-key-0123456789";
+
 /// A key and a token for the benchmark.
 pub fn key_and_token() -> (CallbackKey, String) {
-    let key = CallbackKey::new(b"bench-callback-token-key-0123456789").expect("long enough");
+    let key = CallbackKey::new(CALLBACK_TOKEN_KEY.as_bytes()).expect("long enough");
     let token = key.sign(&TaskRef {
         provider: Provider::Deepcleer,
         bt_id: "1637847086612".into(),

@@ -15,6 +15,19 @@ pub mod coldstart;
 pub mod cpu;
 pub mod throughput;
 
+/// The SDK configuration for moto at `endpoint`, with its dummy credentials:
+/// for provisioning and for reading the queue directly.
+pub async fn moto_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    streamguard::app::aws_config_loader()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "bench",
+        ))
+        .load()
+        .await
+}
+
 /// Quantile `q` (0–1) of `values` (sorted in place); 0 when empty.
 pub fn quantile(values: &mut [f64], q: f64) -> f64 {
     if values.is_empty() {

@@ -2,7 +2,6 @@
 
 use bench::{coldstart, cpu, throughput};
 use clap::{Parser, Subcommand};
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -134,60 +133,14 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 async fn coldstarts(binaries: &std::path::Path, runs: usize) -> Result<(), String> {
-    let endpoint = endpoint()?;
-    let sdk = streamguard::app::aws_config_loader()
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .load()
-        .await;
-    let name = format!("coldstart-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let provisioned = streamguard::provision::provision(&sdk, &name, &name).await?;
+    let env = coldstart::environment(&endpoint()?).await?;
     let (_, token) = cpu::key_and_token();
-    let env: Vec<(String, String)> = HashMap::from([
-        ("TABLE_NAME", provisioned.table_name.clone()),
-        ("QUEUE_URL", provisioned.queue_url.clone()),
-        ("DEEPCLEER_ACCESS_KEY", "bench-access-key".into()),
-        ("CALLBACK_TOKEN_KEY", "bench-callback-token-key-0123456789".into()),
-        ("AWS_ENDPOINT_URL", endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        // Warnings, and the init line that reports the connection warm-up.
-        ("LOG_LEVEL", "warn,streamguard::app=info".into()),
-    ])
-    .into_iter()
-    .map(|(name, value)| (name.to_owned(), value))
-    .collect();
-    let reject =
-        serde_json::json!({"requestId": "ffffffffffffffffffffffffffffffff_1", "btId": "1637847086612", "code": 1100,
-                                    "audioDetail": {"riskLevel": "REJECT", "audioText": "bench"}})
-        .to_string();
-    let cases = [
-        (
-            "start",
-            coldstart::http_event("GET", "/streams/bench-missing", None),
-            "GET /streams/{btId}: 1 DynamoDB read",
-        ),
-        (
-            "close",
-            coldstart::http_event("POST", "/streams/bench-missing/close", None),
-            "close an unknown btId: 1 read",
-        ),
-        (
-            "callback",
-            coldstart::http_event("POST", &format!("/callbacks/{token}"), Some(&reject)),
-            "a REJECT: 2 reads, 1 send, 1 write",
-        ),
-    ];
     println!(
         "| function | first request | runs | ready p50 ms | ready max ms | of which AWS warm-up p50 ms | ready without warm-up p50 ms | first response p50 ms | peak RSS p50 MB | status |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    for (function, event, what) in cases {
+    for case in coldstart::cases(&token) {
+        let (function, what) = (case.function, case.what);
         let binary = binaries.join(function);
         let mut ready = Vec::new();
         let mut warm_up = Vec::new();
@@ -196,12 +149,7 @@ async fn coldstarts(binaries: &std::path::Path, runs: usize) -> Result<(), Strin
         let mut rss = Vec::new();
         let mut status = 0;
         for run in 0..runs {
-            let mut event = event.clone();
-            if function == "callback" {
-                // A new segment each run, so each is a first publication.
-                event["body"] = serde_json::Value::String(reject.replace("_1\"", &format!("_{}\"", run + 1)));
-            }
-            let measured = coldstart::measure(&binary, &env, event).await?;
+            let measured = coldstart::measure(&binary, &env, case.event(run)).await?;
             ready.push(measured.ready_ms);
             let warm_up_ms = measured
                 .warm_up_ms

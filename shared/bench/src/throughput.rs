@@ -41,19 +41,8 @@ pub struct Report {
 
 const ACCESS_KEY: &str = "bench-access-key";
 
-async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
-    streamguard::app::aws_config_loader()
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .load()
-        .await
-}
-
 pub async fn run(settings: Settings) -> Result<Report, String> {
-    let direct = sdk(&settings.aws_endpoint).await;
+    let direct = crate::moto_sdk(&settings.aws_endpoint).await;
     let name = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let provisioned = streamguard::provision::provision(&direct, &name, &name).await?;
 

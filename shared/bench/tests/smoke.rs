@@ -39,52 +39,18 @@ fn the_cpu_loops_do_the_work() {
 
 #[tokio::test]
 async fn a_cold_start_is_measured_for_each_function() {
-    let endpoint = moto();
-    let sdk = streamguard::app::aws_config_loader()
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "smoke",
-        ))
-        .load()
-        .await;
-    let name = format!("smoke-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let provisioned = streamguard::provision::provision(&sdk, &name, &name).await.unwrap();
-    let env: Vec<(String, String)> = [
-        ("TABLE_NAME", provisioned.table_name.as_str()),
-        ("QUEUE_URL", provisioned.queue_url.as_str()),
-        ("DEEPCLEER_ACCESS_KEY", "k"),
-        ("CALLBACK_TOKEN_KEY", "bench-callback-token-key-0123456789"),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("LOG_LEVEL", "warn,streamguard::app=info"),
-    ]
-    .iter()
-    .map(|(name, value)| (name.to_string(), value.to_string()))
-    .collect();
+    let env = coldstart::environment(&moto()).await.unwrap();
     let (_, token) = cpu::key_and_token();
-    let reject =
-        r#"{"requestId": "ffffffffffffffffffffffffffffffff_1", "btId": "x", "audioDetail": {"riskLevel": "REJECT"}}"#;
-    for (function, event, status) in [
-        ("start", coldstart::http_event("GET", "/streams/missing", None), 404),
-        (
-            "close",
-            coldstart::http_event("POST", "/streams/missing/close", None),
-            404,
-        ),
-        (
-            "callback",
-            coldstart::http_event("POST", &format!("/callbacks/{token}"), Some(reject)),
-            200,
-        ),
-    ] {
+    for case in coldstart::cases(&token) {
+        let function = case.function;
         let binary = binaries().join(function);
         assert!(
             binary.exists(),
             "{} is built by scripts/test before the tests",
             binary.display()
         );
-        let measured = coldstart::measure(&binary, &env, event).await.unwrap();
-        assert_eq!(measured.status, status, "{function}");
+        let measured = coldstart::measure(&binary, &env, case.event(0)).await.unwrap();
+        assert_eq!(measured.status, case.status, "{function}");
         assert!(measured.peak_rss_kb > 0 && measured.ready_ms > 0.0);
         let warm_up_ms = measured.warm_up_ms.expect("the function logs its connection warm-up");
         assert!(warm_up_ms > 0.0 && warm_up_ms < measured.ready_ms, "{measured:?}");

@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::collections::HashMap;
 use std::error::Error as StdError;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// TCP, then TLS for `https` URLs (plain `http` passes through: moto, the simulator).
@@ -32,41 +32,34 @@ pub type HttpsConnector = hyper_rustls::HttpsConnector<TcpConnector>;
 /// connection is rarely one the peer has just closed.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
-/// The TLS settings shared by every client of the process: aws-lc-rs (the
-/// crypto the SDK links anyway), TLS 1.2 and 1.3, the compiled-in roots.
-/// Building it copies a static table: microseconds.
-pub fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let config =
-                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-                    .with_safe_default_protocol_versions()
-                    .expect("aws-lc-rs supports TLS 1.2 and 1.3")
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+/// The TLS settings of every client: aws-lc-rs (the crypto the SDK links
+/// anyway), TLS 1.2 and 1.3, the compiled-in roots. Building them copies a
+/// static table: microseconds.
+fn tls_config() -> rustls::ClientConfig {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 /// A connector for `http` and `https` URLs, HTTP/1.1, with an optional connect timeout.
-pub fn connector(connect_timeout: Option<Duration>) -> HttpsConnector {
+fn connector(connect_timeout: Option<Duration>) -> HttpsConnector {
     let mut tcp = TcpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(connect_timeout);
     hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(Arc::unwrap_or_clone(tls_config()))
+        .with_tls_config(tls_config())
         .https_or_http()
         .enable_http1()
         .wrap_connector(tcp)
 }
 
-/// A pooled client over [`connector`] for bodies of type `B`.
+/// A pooled client (plain http or TLS, HTTP/1.1) for bodies of type `B`.
 pub fn client<B>(connect_timeout: Option<Duration>) -> hyper_util::client::legacy::Client<HttpsConnector, B>
 where
     B: http_body::Body + Send + 'static,
