@@ -11,16 +11,30 @@ use e2e::{ACCESS_KEY, CALLBACK_KEY, WAIT, moto_url, sdk_config};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Kills `cargo lambda watch` and the function processes it started.
-struct Runtime(Child);
+/// `cargo lambda watch` and what it and the functions logged.
+struct Runtime {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
 
+/// Kills `cargo lambda watch` and the function processes it started; when
+/// the test is failing, prints their log, the only trace of what the
+/// functions did (CI shows nothing else).
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
+        let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.0.wait();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            eprintln!("--- cargo lambda watch and the functions logged:");
+            for line in log.iter() {
+                eprintln!("runtime: {line}");
+            }
+        }
     }
 }
 
@@ -31,15 +45,40 @@ fn workspace_root() -> std::path::PathBuf {
         .to_path_buf()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A port no other test takes before `cargo lambda watch` binds it: one
+/// below the kernel's ephemeral range (where binding port 0 and outgoing
+/// connections, thousands of them to moto during a test run, pick theirs),
+/// and free now.
+fn unclaimed_port() -> u16 {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let candidates = 20000.min(ephemeral_low / 2)..ephemeral_low;
+    let offset = std::process::id() as usize % candidates.len();
+    candidates
+        .clone()
+        .cycle()
+        .skip(offset)
+        .take(candidates.len())
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
-/// Starts `cargo lambda watch` and returns once its runtime server is listening.
+/// Keeps each line `output` prints in `log`.
+fn keep_lines(output: impl std::io::Read + Send + 'static, log: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).lines().map_while(Result::ok) {
+            if std::env::var_os("E2E_SHOW_RUNTIME_LOG").is_some() {
+                eprintln!("runtime: {line}");
+            }
+            log.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(line);
+        }
+    });
+}
+
+/// Starts `cargo lambda watch` and returns once its runtime server accepts
+/// connections.
 fn start_runtime(port: u16, env: &[(&str, String)]) -> Runtime {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new("cargo-lambda");
@@ -55,7 +94,7 @@ fn start_runtime(port: u16, env: &[(&str, String)]) -> Runtime {
         ])
         .current_dir(workspace_root())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .process_group(0);
     for (name, value) in env {
         command.env(name, value);
@@ -63,27 +102,33 @@ fn start_runtime(port: u16, env: &[(&str, String)]) -> Runtime {
     let mut child = command.spawn().unwrap_or_else(|error| {
         panic!("cannot run cargo-lambda ({error}); scripts/test installs it into .local/venv and puts it on PATH")
     });
-    // cargo lambda logs (its own and the functions') to stdout.
-    let stdout = child.stdout.take().unwrap();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut ready = Some(ready_tx);
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("starting Runtime server")
-                && let Some(ready) = ready.take()
-            {
-                let _ = ready.send(());
-            }
-            if std::env::var_os("E2E_SHOW_RUNTIME_LOG").is_some() {
-                eprintln!("runtime: {line}");
-            }
-        }
-    });
-    let runtime = Runtime(child);
-    ready_rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("cargo lambda watch announced its runtime server");
+    // cargo lambda logs (its own and the functions') to stdout, cargo's build to stderr.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    keep_lines(child.stdout.take().unwrap(), Arc::clone(&log));
+    keep_lines(child.stderr.take().unwrap(), Arc::clone(&log));
+    let mut runtime = Runtime { child, log };
+    runtime.wait_until_listening(port, Duration::from_secs(120));
     runtime
+}
+
+impl Runtime {
+    /// cargo lambda logs "starting Runtime server" before it binds the port,
+    /// so the log line is no proof: only an accepted connection is. Nothing
+    /// announces the bind, so this polls, and stops at once if the process
+    /// has exited.
+    fn wait_until_listening(&mut self, port: u16, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("cargo lambda watch exited ({status}) before listening on {port}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "cargo lambda watch did not listen on {port} within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[tokio::test]
@@ -94,6 +139,10 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
         .await
         .unwrap();
     let mut sim_config = simulator::Config::for_tests(ACCESS_KEY);
+    // Each function's first invocation starts its process through cargo: the
+    // provider waits for it as long as it takes, and retries 1 s apart.
+    sim_config.callback_timeout = Duration::from_secs(600);
+    sim_config.callback_backoff = Duration::from_secs(600);
     sim_config.scenario =
         serde_json::from_value(json!({"segments": [{"btId": "room-lr", "segment": 2, "riskLevel": "REJECT"}]}))
             .unwrap();
@@ -101,7 +150,7 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
 
     let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let api = format!("http://{}", api_listener.local_addr().unwrap());
-    let runtime_port = free_port();
+    let runtime_port = unclaimed_port();
     let _runtime = start_runtime(
         runtime_port,
         &[
@@ -126,8 +175,9 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
     let body = json!({"type": "POLITY", "data": {"tokenId": "u1", "btId": "room-lr", "streamType": "AGORA",
                       "agoraParam": {"appId": "agora-app", "channel": "lr"}}});
     let response = http.post(format!("{api}/streams")).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    let task: serde_json::Value = response.json().await.unwrap();
+    let (status, answer) = (response.status(), response.text().await.unwrap());
+    assert_eq!(status, 201, "the start answered {answer}");
+    let task: serde_json::Value = serde_json::from_str(&answer).unwrap();
     let request_id = task["requestId"].as_str().unwrap().to_owned();
 
     // The callback function runs in its own process behind the runtime: wait for the REJECT to be acknowledged.
@@ -155,7 +205,8 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
     );
 
     let response = http.post(format!("{api}/streams/room-lr/close")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
+    let (status, answer) = (response.status(), response.text().await.unwrap());
+    assert_eq!(status, 200, "the close answered {answer}");
     control
         .wait_items("deliveries", "btId=room-lr&kind=streamEnd&acknowledged=true", 1, WAIT)
         .await
