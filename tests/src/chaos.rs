@@ -1,5 +1,5 @@
 //! A proxy in front of moto that can take AWS operations "down" (503, as an
-//! overloaded service answers) and bring them back, counting what it refused.
+//! overloaded service answers) and bring them back.
 //! Operations are named by `X-Amz-Target` prefix: `DynamoDB_` (all of
 //! DynamoDB), `DynamoDB_20120810.PutItem` (one operation), `AmazonSQS`.
 
@@ -10,8 +10,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
-use tokio::sync::Notify;
 
 pub struct Chaos {
     pub url: String,
@@ -20,8 +18,6 @@ pub struct Chaos {
     down: Mutex<Vec<String>>,
     /// Every operation seen, as an IAM action (`dynamodb:GetItem`), with how often.
     seen: Mutex<std::collections::BTreeMap<String, u32>>,
-    pub refused: AtomicU32,
-    refusal: Notify,
 }
 
 impl Chaos {
@@ -33,8 +29,6 @@ impl Chaos {
             client: reqwest::Client::new(),
             down: Mutex::new(Vec::new()),
             seen: Mutex::new(Default::default()),
-            refused: AtomicU32::new(0),
-            refusal: Notify::new(),
         });
         let app = Router::new().fallback(proxy).with_state(chaos.clone());
         tokio::spawn(async move {
@@ -61,23 +55,6 @@ impl Chaos {
     /// Everything answers again.
     pub fn bring_up(&self) {
         self.down.lock().unwrap().clear();
-    }
-
-    /// Waits until at least `count` requests were refused.
-    pub async fn wait_refused(&self, count: u32) {
-        let deadline = tokio::time::Instant::now() + crate::WAIT;
-        loop {
-            let notified = self.refusal.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.refused.load(Ordering::SeqCst) >= count {
-                return;
-            }
-            assert!(
-                tokio::time::timeout_at(deadline, notified).await.is_ok(),
-                "no request was refused"
-            );
-        }
     }
 }
 
@@ -110,8 +87,6 @@ async fn proxy(State(chaos): State<Arc<Chaos>>, request: Request) -> Response {
         .iter()
         .any(|prefix| target.starts_with(prefix.as_str()));
     if refused {
-        chaos.refused.fetch_add(1, Ordering::SeqCst);
-        chaos.refusal.notify_waiters();
         let body = r#"{"__type":"ServiceUnavailable","message":"taken down by the test"}"#;
         return (
             StatusCode::SERVICE_UNAVAILABLE,
