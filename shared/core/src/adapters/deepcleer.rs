@@ -166,9 +166,8 @@ mod tests {
     //! the wire can be produced exactly.
 
     use super::*;
-    use crate::adapters::test_peer::read_request;
+    use crate::adapters::test_peer::{http_answer, listener, read_request};
     use tokio::io::AsyncWriteExt;
-    use tokio::net::TcpListener;
     use wire::deepcleer::ResponseCode;
 
     const SECOND: Duration = Duration::from_secs(1);
@@ -187,8 +186,7 @@ mod tests {
     /// A peer that reads one request, answers `answer` (if any) and hands the
     /// request back; without an answer it holds the connection open.
     async fn peer(answer: Option<Vec<u8>>) -> (String, tokio::task::JoinHandle<String>) {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, url) = listener().await;
         let served = tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
             let request = read_request(&mut stream).await;
@@ -199,12 +197,6 @@ mod tests {
             request
         });
         (url, served)
-    }
-
-    fn http_answer(status: &str, body: &[u8]) -> Vec<u8> {
-        let mut answer = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
-        answer.extend_from_slice(body);
-        answer
     }
 
     #[tokio::test]
@@ -258,8 +250,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_connection_is_unreachable_so_nothing_was_sent() {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, url) = listener().await;
         drop(listener);
         let error = provider(&url, SECOND)
             .close("task-1", MediaKind::Audio)

@@ -187,13 +187,12 @@ mod tests {
     //! answers, pooling, and how each failure is reported to the retry strategy.
 
     use super::*;
-    use crate::adapters::test_peer::read_request;
+    use crate::adapters::test_peer::{http_answer, listener, read_request};
     use aws_sdk_dynamodb::config::retry::RetryConfig;
     use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
 
     fn dynamodb(endpoint: &str, attempts: u32, timeouts: TimeoutConfig) -> aws_sdk_dynamodb::Client {
         let config = aws_sdk_dynamodb::Config::builder()
@@ -235,12 +234,6 @@ mod tests {
         }
     }
 
-    async fn listener() -> (TcpListener, String) {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        (listener, url)
-    }
-
     #[tokio::test]
     async fn sdk_calls_go_out_signed_and_reuse_one_connection() {
         let (listener, url) = listener().await;
@@ -250,12 +243,8 @@ mod tests {
             let mut requests = Vec::new();
             for _ in 0..2 {
                 requests.push(read_request(&mut stream).await);
-                let body = r#"{"Item":{"pk":{"S":"STREAM#room-1"}}}"#;
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                stream.write_all(answer.as_bytes()).await.unwrap();
+                let answer = http_answer("200 OK", br#"{"Item":{"pk":{"S":"STREAM#room-1"}}}"#);
+                stream.write_all(&answer).await.unwrap();
             }
             requests
         });

@@ -2,6 +2,21 @@
 //! be produced exactly, which a real server would not do on demand.
 
 use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+/// A listener on a free loopback port, and its `http://` URL.
+pub async fn listener() -> (TcpListener, String) {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// An HTTP/1.1 answer with `status` (`"200 OK"`) and `body`, by content-length.
+pub fn http_answer(status: &str, body: &[u8]) -> Vec<u8> {
+    let mut answer = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
+    answer.extend_from_slice(body);
+    answer
+}
 
 /// Reads one request (head and body by content-length), or what came before
 /// the client closed the connection.

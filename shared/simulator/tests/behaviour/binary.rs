@@ -64,12 +64,8 @@ async fn it_serves_the_api_and_prints_its_url() {
         .expect("the URL line")
         .to_owned();
     let http = reqwest::Client::new();
-    let scenario_served: serde_json::Value = http
-        .get(format!("{url}/_sim/scenario"))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let (_, scenario_served) = simulator::ControlClient::new(url.clone(), http.clone())
+        .get("scenario")
         .await
         .unwrap();
     assert_eq!(scenario_served["segments"][0]["every"], 2);
