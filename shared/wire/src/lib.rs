@@ -6,38 +6,38 @@
 //!   audio and video tasks, segment and stream-end callbacks.
 //! - [`zego`]: ZEGOCLOUD `StartCensorAudioV2` / `StopCensorAudioV2`, the
 //!   signed common query parameters, and the signed callbacks.
+//! - [`api`]: streamguard's own start body, which every provider maps from.
 //! - [`event`]: the versioned event streamguard publishes to its queue.
 //! - [`redact`]: removing secrets from what providers echo.
 //!
 //! No I/O happens here. Outgoing messages are validated with every problem
 //! reported at once ([`Problems`]); inbound callbacks are parsed tolerantly.
-//! The contract is the reference folder beside the repository
-//! (`../shared/reference/`), cited in each module.
+//! The contract is the providers' documents; `tests/fixtures/` holds the
+//! project's own messages written from them (its README maps each one).
 //!
 //! ```
-//! use wire::deepcleer::{Callback, CallbackKind, RiskLevel, parse_start_request};
-//! use wire::event::{QueueEvent, TaskContext};
+//! use streamguard_wire::api::StartBody;
+//! use streamguard_wire::deepcleer::{Callback, CallbackKind, RiskLevel};
+//!
+//! // The API's start body: DeepCleer's start request plus an optional provider.
+//! let body = StartBody::parse(r#"{"provider": "zego", "data": {"btId": "room-1"}}"#).unwrap();
+//! assert_eq!((body.provider.as_deref(), body.bt_id()), (Some("zego"), "room-1"));
 //!
 //! // Validation names every broken rule at once.
-//! let request = parse_start_request(r#"{"data": {"streamType": "NORMAL"}}"#).unwrap();
-//! let problems = request.validate().unwrap_err();
-//! assert!(problems.names("data.url") && problems.names("accessKey"));
+//! let problems = body.request.validate().unwrap_err();
+//! assert!(problems.names("data.streamType") && problems.names("accessKey"));
 //!
-//! // A REJECT segment becomes a queue event; the echoed accessKey does not.
+//! // Callbacks parse tolerantly; the disposition is `riskLevel`, in any case.
 //! let callback: Callback = serde_json::from_str(r#"{"requestId": "b639_2", "btId": "room-1",
-//!     "requestParams": {"accessKey": "AK"}, "audioDetail": {"riskLevel": "REJECT"}}"#).unwrap();
-//! let CallbackKind::Segment(detail) = callback.kind() else { unreachable!() };
-//! assert_eq!(detail.risk_level, RiskLevel::Reject);
-//! let task = TaskContext { bt_id: Some("room-1".into()), task_known: true };
-//! let event = QueueEvent::deepcleer_segment(&callback, detail, &task, time::OffsetDateTime::now_utc());
-//! assert_eq!(event.event_id, "deepcleer:b639_2");
-//! assert!(!serde_json::to_string(&event).unwrap().contains("AK"));
+//!     "audioDetail": {"riskLevel": "reject", "riskLabel1": "normal"}}"#).unwrap();
+//! assert!(matches!(callback.kind(), CallbackKind::Segment(detail) if detail.risk_level == RiskLevel::Reject));
 //! ```
 
 mod enums;
 mod lenient;
 mod validation;
 
+pub mod api;
 pub mod deepcleer;
 pub mod event;
 pub mod redact;

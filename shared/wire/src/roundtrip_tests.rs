@@ -102,7 +102,8 @@ fn the_schema_rejects_events_that_break_it() {
         event.as_object_mut().unwrap().remove("btId");
     }));
     assert!(!broken(&|event| event["schemaVersion"] = 2.into()));
-    assert!(!broken(&|event| event["provider"] = "other".into()));
+    assert!(!broken(&|event| event["provider"] = "Not A Name".into()));
+    assert!(!broken(&|event| event["provider"] = 7.into()));
     assert!(!broken(&|event| event["kind"] = "segment".into()));
     assert!(!broken(&|event| event["receivedAt"] = "yesterday".into()));
     assert!(!broken(&|event| {

@@ -1,7 +1,7 @@
 //! DeepCleer (ISHUMEI) audio-stream moderation, v4.
 //!
-//! Source: `deepcleer-audio-stream-*.txt` and `deepcleer-video-stream-close.txt`
-//! in the project's reference folder (`../shared/reference/`, outside the repo).
+//! Source: DeepCleer's audio-stream request, close and overview pages and the
+//! video close page (`tests/fixtures/README.md` maps each fixture to them).
 
 mod callback;
 mod response;
@@ -20,12 +20,6 @@ pub const CLOSE_AUDIO_PATH: &str = "/finish_audiostream/v4";
 /// Path of the video Close Stream API.
 pub const CLOSE_VIDEO_PATH: &str = "/finish_videostream/v4";
 
-/// Recommended timeout of the start call (reference: "Timeout Suggestion").
-pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-/// Recommended timeout of the audio close call.
-pub const CLOSE_AUDIO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
-/// Recommended timeout of the video close call.
-pub const CLOSE_VIDEO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
 /// How often DeepCleer retries a callback that was not answered with HTTP 200.
 pub const CALLBACK_RETRIES: u32 = 20;
 /// Length of one moderated segment.

@@ -183,6 +183,12 @@ impl StreamEndCode {
             StreamEndCode::Unknown(_) => "UNKNOWN",
         }
     }
+
+    /// Why a stream ended, for consumers: `FINISHED` when no code was sent
+    /// (a close, or the source ended), else the code's name.
+    pub fn reason(code: Option<Self>) -> &'static str {
+        code.map_or("FINISHED", Self::name)
+    }
 }
 
 /// An underscore-joined set such as `POLITY_EROTIC_MOAN`. Order is kept as sent.

@@ -1,8 +1,8 @@
-//! The wire contract against the provider reference, as one test binary (one
-//! link instead of one per file).
+//! The wire contract against the project's fixtures (written from the
+//! provider documents), as one test binary (one link instead of one per file).
 
-mod callbacks_and_events;
+mod callbacks;
 mod common;
-mod reference_examples;
+mod fixtures;
 mod validation_rules;
 mod zego;

@@ -2,7 +2,7 @@
 //! Each failing row names the field and a fragment of the rule it must report.
 
 use serde_json::{Value, json};
-use wire::deepcleer::{MediaKind, parse_close_request, parse_start_request};
+use streamguard_wire::deepcleer::{MediaKind, parse_close_request, parse_start_request};
 
 fn base(stream_type: &str) -> Value {
     let mut request = json!({

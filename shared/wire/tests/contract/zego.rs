@@ -2,8 +2,8 @@
 //! common query parameters, the start body rules, and callback parsing.
 
 use serde_json::json;
-use wire::deepcleer::RiskLevel;
-use wire::zego::*;
+use streamguard_wire::deepcleer::RiskLevel;
+use streamguard_wire::zego::*;
 
 #[test]
 fn api_signature_matches_the_documented_vector() {
