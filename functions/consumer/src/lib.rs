@@ -11,7 +11,7 @@
 //! twice in rare cases (see the README).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use wire::event::{EventBody, QueueEvent, SCHEMA_VERSION};
+use streamguard_wire::event::{EventBody, QueueEvent, SCHEMA_VERSION};
 
 /// The AWS actions the consumer's role needs (the SQS event source mapping
 /// polls, deletes and extends visibility on its behalf); the template grants

@@ -1,19 +1,28 @@
 //! Building each function's service once per cold start: configuration,
-//! secrets (SSM SecureString, read once), AWS clients, adapters.
+//! secrets (SSM SecureString, read once), AWS clients, adapters. Each
+//! service holds only what its function may do.
 
-use crate::adapters::deepcleer::{Endpoints, HttpProvider, ZegoClient};
-use crate::adapters::dynamo::DynamoStore;
-use crate::adapters::https;
-use crate::adapters::null::{NoProvider, NoQueue};
-use crate::adapters::sqs::SqsQueue;
-use crate::config::{Config, SecretSource, ZegoApiSource};
-use crate::domain::{CallbackKey, Policy, Secret, Streamguard};
+use crate::aws::dynamo::DynamoStore;
+use crate::aws::sqs::SqsQueue;
+use crate::config::{self, Env};
+use crate::domain::CallbackKey;
+use crate::domain::callback::CallbackHandler;
+use crate::domain::close::Closer;
+use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy};
+use crate::domain::start::{CallbackUrls, Starter};
+use crate::functions::Function;
+use crate::https;
+use crate::init::{InitError, Secrets};
 use crate::ports::SystemClock;
+use crate::providers::{self, transport::HttpTransport};
+use std::sync::Arc;
 
-/// What `start` and `close` run: they call the provider and publish nothing.
-pub type ControlService = Streamguard<DynamoStore, NoQueue, HttpProvider, SystemClock>;
+/// What `start` runs: it claims tasks and calls providers' start; it publishes nothing.
+pub type StartService = Starter<DynamoStore, SystemClock>;
+/// What `close` runs: it stops tasks at their providers; it publishes nothing.
+pub type CloseService = Closer<DynamoStore, SystemClock>;
 /// What `callback` runs: it publishes and calls no provider.
-pub type CallbackService = Streamguard<DynamoStore, SqsQueue, NoProvider, SystemClock>;
+pub type CallbackService = CallbackHandler<DynamoStore, SqsQueue, SystemClock>;
 
 /// The AWS actions `start` makes (claim: PutItem; transitions: UpdateItem;
 /// `GET /streams`: GetItem and a Query counting REJECTs; secrets: GetParameter).
@@ -44,15 +53,13 @@ pub const CALLBACK_ACTIONS: &[&str] = &[
     "ssm:GetParameter",
 ];
 
-/// Why a function could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    #[error("configuration: {0}")]
-    Config(#[from] crate::config::ConfigError),
-    #[error("secret {name}: {problem}")]
-    Secret { name: String, problem: String },
-    #[error("AWS_REGION is required (Lambda sets it; set it when running a function elsewhere)")]
-    Region,
+/// The AWS actions of each function.
+pub fn actions(function: Function) -> &'static [&'static str] {
+    match function {
+        Function::Start => START_ACTIONS,
+        Function::Close => CLOSE_ACTIONS,
+        Function::Callback => CALLBACK_ACTIONS,
+    }
 }
 
 /// The AWS SDK configuration of a function inside Lambda: the region, the
@@ -99,85 +106,19 @@ pub fn aws_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https::sdk_http_client())
 }
 
-/// Resolves a secret: the value itself, or an SSM SecureString read with decryption.
-pub async fn resolve(source: &SecretSource, sdk: &aws_config::SdkConfig) -> Result<Secret, InitError> {
-    match source {
-        SecretSource::Value(value) => Ok(Secret::new(value.clone())),
-        SecretSource::Parameter(name) => {
-            let ssm = aws_sdk_ssm::Client::new(sdk);
-            let output = ssm
-                .get_parameter()
-                .name(name)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|error| InitError::Secret {
-                    name: name.clone(),
-                    problem: aws_sdk_ssm::error::DisplayErrorContext(error).to_string(),
-                })?;
-            let value = output
-                .parameter
-                .and_then(|parameter| parameter.value)
-                .ok_or_else(|| InitError::Secret {
-                    name: name.clone(),
-                    problem: "the parameter has no value".into(),
-                })?;
-            Ok(Secret::new(value))
-        }
-    }
-}
-
-/// The policy; `access_key` is absent for the callback function, which calls no provider.
-async fn policy(config: &Config, sdk: &aws_config::SdkConfig, access_key: Secret) -> Result<Policy, InitError> {
-    let key_secret = resolve(&config.callback_token_key, sdk).await?;
-    let callback_key = CallbackKey::new(key_secret.expose().as_bytes()).map_err(|problem| InitError::Secret {
+async fn callback_key(env: &Env, secrets: &Secrets<'_>) -> Result<CallbackKey, InitError> {
+    let secret = secrets.resolve(&config::callback_key(env)?).await?;
+    CallbackKey::new(secret.expose().as_bytes()).map_err(|problem| InitError::Secret {
         name: "callback-token key".into(),
         problem: problem.into(),
-    })?;
-    let mut policy = Policy::new(access_key, callback_key);
-    policy.default_app_id = config.default_app_id.clone();
-    policy.default_event_id = config.default_event_id.clone();
-    policy.published_levels = config.published_levels.clone();
-    policy.start_attempts = config.start_attempts;
-    policy.close_attempts = config.close_attempts;
-    policy.starting_lease = config.starting_lease;
-    policy.event_retention = config.event_retention;
-    policy.progress_interval = config.progress_interval;
-    policy.default_provider = config.provider;
-    policy.zego_default_event_id = config.zego_default_event_id.clone();
-    Ok(policy)
+    })
 }
 
-/// Zego's AppId and ServerSecret, when configured.
-async fn zego_client(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Option<ZegoClient>, InitError> {
-    let (app_id, server_secret) = match &config.zego_api {
-        None => return Ok(None),
-        Some(ZegoApiSource::Values { app_id, server_secret }) => (*app_id, resolve(server_secret, sdk).await?),
-        Some(ZegoApiSource::Parameter(name)) => {
-            #[derive(serde::Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Credentials {
-                app_id: u32,
-                server_secret: String,
-            }
-            let value = resolve(&SecretSource::Parameter(name.clone()), sdk).await?;
-            let credentials: Credentials = serde_json::from_str(value.expose()).map_err(|_| InitError::Secret {
-                name: name.clone(),
-                problem: r#"is not {"appId": <number>, "serverSecret": "<text>"}"#.into(),
-            })?;
-            (credentials.app_id, Secret::new(credentials.server_secret))
-        }
-    };
-    Ok(Some(ZegoClient {
-        base_url: config.zego_base_url.clone(),
-        app_id,
-        server_secret,
-        timeout: config.start_timeout,
-    }))
-}
-
-fn store(config: &Config, sdk: &aws_config::SdkConfig) -> DynamoStore {
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name)
+fn store(env: &Env, sdk: &aws_config::SdkConfig) -> Result<DynamoStore, InitError> {
+    Ok(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config::table_name(env)?,
+    ))
 }
 
 /// Opens, during init, the connections the first request will use, and logs
@@ -191,51 +132,55 @@ async fn open_connections(connections: impl std::future::Future<Output = ()>) {
     tracing::info!(warm_up_ms, "connections opened");
 }
 
-/// The service of the `start` and `close` functions.
-pub async fn control_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<ControlService, InitError> {
-    let zego = zego_client(config, sdk).await?;
-    // A Zego-only deployment has no DeepCleer key; DeepCleer would then answer 9101, named clearly.
-    let access_key = match (&config.access_key, &zego) {
-        (Some(source), _) => resolve(source, sdk).await?,
-        (None, Some(_)) => Secret::new(String::new()),
-        (None, None) => return Err(config.require_access_key().unwrap_err().into()),
+/// The service of the `start` function.
+pub async fn start_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<StartService, InitError> {
+    let secrets = Secrets::new(sdk);
+    let providers = providers::controls(env, &secrets, Arc::new(HttpTransport::default()), Function::Start).await?;
+    let callbacks = CallbackUrls {
+        key: callback_key(env, &secrets).await?,
+        base: config::callback_base_url(env)?,
     };
-    let mut policy = policy(config, sdk, access_key.clone()).await?;
-    policy.zego_enabled = zego.is_some();
-    let endpoints = Endpoints {
-        audio_base_url: config.audio_base_url.clone(),
-        video_base_url: config.video_base_url.clone(),
-        start_timeout: config.start_timeout,
-        close_timeout: config.close_timeout,
-        video_close_timeout: config.video_close_timeout,
-    };
-    let table = store(config, sdk);
-    open_connections(table.warm_up()).await;
-    Ok(Streamguard::new(
-        table,
-        NoQueue,
-        HttpProvider::new(endpoints, access_key, zego),
-        SystemClock,
+    let policy = StartPolicy::from_env(env)?;
+    let store = store(env, sdk)?;
+    open_connections(store.warm_up()).await;
+    Ok(Starter {
+        store,
+        clock: SystemClock,
+        providers,
+        callbacks,
         policy,
-    ))
+    })
+}
+
+/// The service of the `close` function.
+pub async fn close_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<CloseService, InitError> {
+    let secrets = Secrets::new(sdk);
+    let providers = providers::controls(env, &secrets, Arc::new(HttpTransport::default()), Function::Close).await?;
+    let policy = ClosePolicy::from_env(env)?;
+    let store = store(env, sdk)?;
+    open_connections(store.warm_up()).await;
+    Ok(Closer {
+        store,
+        clock: SystemClock,
+        providers,
+        policy,
+    })
 }
 
 /// The service of the `callback` function.
-pub async fn callback_service(config: &Config, sdk: &aws_config::SdkConfig) -> Result<CallbackService, InitError> {
-    let queue_url = config.require_queue()?;
-    // Never used: the callback function calls no provider, and cannot read the accessKey.
-    let mut policy = policy(config, sdk, Secret::new(String::new())).await?;
-    if let Some(source) = &config.zego_callback_secret {
-        policy.zego_callback_secret = Some(resolve(source, sdk).await?);
-    }
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
-    let table = store(config, sdk);
+pub async fn callback_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<CallbackService, InitError> {
+    let secrets = Secrets::new(sdk);
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config::queue_url(env)?);
+    let readers = providers::readers(env, &secrets).await?;
+    let key = callback_key(env, &secrets).await?;
+    let policy = CallbackPolicy::from_env(env)?;
+    let store = store(env, sdk)?;
     // Two hosts, two connections, opened side by side.
     open_connections(async {
-        tokio::join!(table.warm_up(), queue.warm_up());
+        tokio::join!(store.warm_up(), queue.warm_up());
     })
     .await;
-    Ok(Streamguard::new(table, queue, NoProvider, SystemClock, policy))
+    Ok(CallbackHandler::new(store, queue, SystemClock, readers, key, policy))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Metrics in CloudWatch Embedded Metric Format: one JSON line on stdout per
 //! data point, which Lambda's log stream turns into CloudWatch metrics with
 //! no API call on the request path. Namespace `streamguard`; every metric has
-//! the dimension `Function`; `ProviderErrors` adds `Code`.
+//! the dimension `Function`; `ProviderErrors` adds `Provider` and `Code`.
 //!
 //! | metric | unit | emitted by |
 //! |---|---|---|
@@ -9,7 +9,7 @@
 //! | `DuplicatesSuppressed` | Count | callback |
 //! | `ForgedCallbacks` | Count | callback (401) |
 //! | `CallbackErrors` | Count | callback (any 5xx: the provider will retry) |
-//! | `ProviderErrors` | Count | start, close (`Code`: 1901…9101, TIMEOUT, UNAVAILABLE) |
+//! | `ProviderErrors` | Count | start, close: every failed provider call (`Provider`; `Code`: the provider's code, TIMEOUT, UNAVAILABLE) |
 //! | `StartFailures` | Count | start (any 5xx) |
 //! | `StartLatency` | Milliseconds | start |
 
@@ -68,14 +68,36 @@ fn enabled() -> bool {
     })
 }
 
+tokio::task_local! {
+    /// Where [`captured`] collects the lines its future emits.
+    static CAPTURE: std::cell::RefCell<Vec<String>>;
+}
+
+/// Runs `future`, collecting the metric lines it emits instead of writing
+/// them (tests assert on what a flow counts).
+pub async fn captured<F: std::future::Future>(future: F) -> (F::Output, Vec<String>) {
+    CAPTURE
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let output = future.await;
+            (output, CAPTURE.with(|lines| lines.take()))
+        })
+        .await
+}
+
 /// Writes one data point to stdout.
 pub fn emit(function: &str, name: &str, unit: Unit, value: f64, extra: &[(&str, &str)]) {
-    if !enabled() {
+    let capturing = CAPTURE.try_with(|_| ()).is_ok();
+    if !capturing && !enabled() {
         return;
     }
     let now = time::OffsetDateTime::now_utc();
     let timestamp_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
-    println!("{}", line(function, name, unit, value, extra, timestamp_ms));
+    let line = line(function, name, unit, value, extra, timestamp_ms);
+    if capturing {
+        CAPTURE.with(|lines| lines.borrow_mut().push(line));
+    } else {
+        println!("{line}");
+    }
 }
 
 /// Counts one occurrence.

@@ -1,13 +1,20 @@
 //! The small traits the domain needs from the outside world. Adapters:
-//! DynamoDB, SQS and the provider's HTTP API in production and end-to-end
-//! tests; in-memory fakes in unit tests (`adapters::memory`).
+//! DynamoDB and SQS (`crate::aws`) and the providers' HTTP APIs
+//! (`crate::providers`) in production and end-to-end tests; in-memory fakes
+//! in unit tests (`crate::memory`), which pass the same conformance suite.
 
+use crate::domain::provider::{ProviderId, ProviderTask, ReadError, Reading, StartProblem, Stop, Submission};
 use crate::domain::task::{Published, StreamEnd, Task};
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use streamguard_wire::Problem;
+use streamguard_wire::api::StartBody;
+use streamguard_wire::event::QueueEvent;
 use time::OffsetDateTime;
-use wire::deepcleer::{CloseResponse, MediaKind, StartRequest, SyncResponse};
-use wire::event::QueueEvent;
-use wire::zego::{StartCensorAudio, ZegoResponse};
+
+/// A boxed future, for the ports used as trait objects (one per provider).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The table could not be read or written.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -113,22 +120,40 @@ pub trait TaskStore: Send + Sync {
 
 /// Where events go.
 pub trait EventQueue: Send + Sync {
-    /// Sends durably (FIFO, deduplicated by event id within the queue's window).
+    /// Sends durably, ordered per stream and deduplicated by event id within
+    /// the queue's window (SQS FIFO: 5 minutes).
     fn publish(&self, event: &QueueEvent) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
-/// The moderation provider's control API.
-pub trait StreamProvider: Send + Sync {
-    fn start(&self, request: &StartRequest) -> impl Future<Output = Result<SyncResponse, ProviderError>> + Send;
-    fn close(
-        &self,
-        access_request_id: &str,
-        media: MediaKind,
-    ) -> impl Future<Output = Result<CloseResponse, ProviderError>> + Send;
-    /// Zego `StartCensorAudioV2` (signed afresh per call).
-    fn zego_start(&self, body: &StartCensorAudio) -> impl Future<Output = Result<ZegoResponse, ProviderError>> + Send;
-    /// Zego `StopCensorAudioV2`.
-    fn zego_stop(&self, task_id: &str) -> impl Future<Output = Result<ZegoResponse, ProviderError>> + Send;
+/// A provider's control API: what start, close and the watchdog call. One
+/// implementation per provider (`crate::providers`); a trait object, because
+/// a deployment holds several and a start picks one.
+pub trait ProviderControl: Send + Sync {
+    fn id(&self) -> ProviderId;
+    /// Whether the provider recognises a resubmitted start as a duplicate of
+    /// the running task, so that a start whose answer was lost may be sent
+    /// again (otherwise a resubmission would run the stream twice).
+    fn recognises_resubmission(&self) -> bool;
+    /// Checks a start, with the callback URL it will carry, before anything
+    /// is written: every problem at once.
+    fn check(&self, start: &StartBody, callback_url: &str) -> Result<(), StartProblem>;
+    /// Submits a start: accepted, a duplicate of a running task, or refused.
+    fn submit<'a>(
+        &'a self,
+        start: &'a StartBody,
+        callback_url: &'a str,
+    ) -> BoxFuture<'a, Result<Submission, ProviderError>>;
+    /// Stops a task at the provider.
+    fn stop<'a>(&'a self, task: &'a ProviderTask) -> BoxFuture<'a, Result<Stop, ProviderError>>;
+}
+
+/// A provider's callback format: what the callback function reads. It calls
+/// no provider, so it holds no provider credentials.
+pub trait CallbackReader: Send + Sync {
+    fn id(&self) -> ProviderId;
+    /// Reads a callback body (checking the provider's own signature, where it
+    /// signs its callbacks) into a neutral reading.
+    fn read(&self, body: &[u8], now: OffsetDateTime) -> Result<Reading, ReadError>;
 }
 
 /// Now. A port so that tests control time.
@@ -143,5 +168,93 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+}
+
+/// The providers a function may call, and the deployment's default.
+#[derive(Clone)]
+pub struct Providers {
+    default: ProviderId,
+    controls: Vec<Arc<dyn ProviderControl>>,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<ProviderId> = self.controls.iter().map(|control| control.id()).collect();
+        f.debug_struct("Providers")
+            .field("default", &self.default)
+            .field("configured", &ids)
+            .finish()
+    }
+}
+
+impl Providers {
+    /// The configured providers; the default must be one of them.
+    pub fn new(default: ProviderId, controls: Vec<Arc<dyn ProviderControl>>) -> Result<Self, String> {
+        if !controls.iter().any(|control| control.id() == default) {
+            return Err(format!("the default provider {default} is not configured"));
+        }
+        Ok(Providers { default, controls })
+    }
+
+    pub fn default_id(&self) -> ProviderId {
+        self.default
+    }
+
+    /// The control API of a configured provider.
+    pub fn get(&self, id: ProviderId) -> Option<&dyn ProviderControl> {
+        self.controls
+            .iter()
+            .find(|control| control.id() == id)
+            .map(|control| control.as_ref())
+    }
+
+    /// The provider a caller named (`field` for the problem), or the default.
+    pub fn choose(&self, named: Option<&str>, field: &str) -> Result<&dyn ProviderControl, Problem> {
+        let id = match named {
+            None => self.default,
+            Some(name) => ProviderId::parse(name).map_err(|unknown| Problem {
+                field: field.into(),
+                rule: unknown.to_string(),
+            })?,
+        };
+        self.get(id).ok_or_else(|| Problem {
+            field: field.into(),
+            rule: format!(
+                "{id} is not configured in this deployment (configured: {})",
+                self.configured()
+            ),
+        })
+    }
+
+    fn configured(&self) -> String {
+        let ids: Vec<&str> = self.controls.iter().map(|control| control.id().as_str()).collect();
+        ids.join(", ")
+    }
+}
+
+/// The callback formats the callback function reads.
+#[derive(Clone, Default)]
+pub struct Readers {
+    readers: Vec<Arc<dyn CallbackReader>>,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<ProviderId> = self.readers.iter().map(|reader| reader.id()).collect();
+        f.debug_list().entries(ids).finish()
+    }
+}
+
+impl Readers {
+    pub fn new(readers: Vec<Arc<dyn CallbackReader>>) -> Self {
+        Readers { readers }
+    }
+
+    pub fn get(&self, id: ProviderId) -> Option<&dyn CallbackReader> {
+        self.readers
+            .iter()
+            .find(|reader| reader.id() == id)
+            .map(|reader| reader.as_ref())
     }
 }

@@ -3,6 +3,8 @@
 //! Secrets never reach a log line: they are held in types whose `Debug`
 //! redacts them, and no request or callback body is logged.
 
+use crate::config::Env;
+use crate::config::variables::{LOG_LEVEL, RUST_LOG};
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
@@ -13,9 +15,12 @@ use tracing_subscriber::prelude::*;
 /// regular-expression engine was 0.2 MB of every package. A filter that does
 /// not parse is reported, and `info` is used.
 pub fn init() {
-    let setting = std::env::var("LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_owned());
+    let env = Env::process();
+    let setting = env
+        .set(&LOG_LEVEL)
+        .or_else(|| env.set(&RUST_LOG))
+        .or_else(|| env.text(&LOG_LEVEL))
+        .unwrap_or_default();
     let (filter, problem) = match setting.parse::<Targets>() {
         Ok(filter) => (filter, None),
         Err(error) => (Targets::new().with_default(Level::INFO), Some(error)),

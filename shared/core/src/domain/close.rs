@@ -1,50 +1,63 @@
-//! Close: by the backend's btId, or by a provider requestId / dupRequestId
-//! given directly (tasks not started through the bundle, and video tasks).
+//! Close: by the backend's btId, or by a provider task id given directly
+//! (a `dupRequestId`, tasks not started through the bundle, video tasks).
 
-use super::{ApiError, Streamguard, Task, TaskStatus};
-use crate::ports::{Clock, EventQueue, ProviderError, StreamProvider, TaskStore};
-use wire::deepcleer::{CloseResponse, MediaKind, ResponseCode};
-use wire::event::Provider;
-
-/// What one attempt at a provider's close said.
-pub(super) enum CloseAnswer {
-    Closed,
-    /// Refused for now (rate limit, service failure): try again.
-    Retry(ApiError),
-    /// Refused for good.
-    Refused(ApiError),
-}
+use super::error::Error;
+use super::policy::ClosePolicy;
+use super::provider::{Media, ProviderTask, Stop};
+use super::task::{Task, TaskStatus};
+use super::view::TaskView;
+use crate::ports::{Clock, ProviderControl, ProviderError, Providers, TaskStore};
+use streamguard_wire::Problems;
 
 /// The outcome of a close.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Closed {
     /// The task, when streamguard knows it.
-    pub task: Option<Task>,
-    /// The provider requestId that was closed.
+    pub task: Option<TaskView>,
+    /// The provider task that was stopped.
     pub request_id: Option<String>,
     /// `false` when nothing needed doing (the task had already ended).
     pub provider_called: bool,
 }
 
-impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q, P, C> {
+/// The close function's service: it may stop tasks at their providers and
+/// mark them closing; it starts nothing and publishes nothing.
+pub struct Closer<S, C> {
+    pub store: S,
+    pub clock: C,
+    pub providers: Providers,
+    pub policy: ClosePolicy,
+}
+
+impl<S: TaskStore, C: Clock> Closer<S, C> {
     /// `POST /streams/{btId}/close`.
-    pub async fn close_stream(&self, bt_id: &str) -> Result<Closed, ApiError> {
+    pub async fn close_stream(&self, bt_id: &str) -> Result<Closed, Error> {
         let task = self
             .store
             .get(bt_id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no task for btId {bt_id}")))?;
+            .ok_or_else(|| Error::NotFound(format!("no task for btId {bt_id}")))?;
         self.close_task(task).await
     }
 
-    /// `POST /requests/{requestId}/close`: a requestId or dupRequestId, audio or video.
-    pub async fn close_request(&self, request_id: &str, media: MediaKind) -> Result<Closed, ApiError> {
-        if media == MediaKind::Audio
+    /// `POST /requests/{requestId}/close`: a task the table knows is closed as
+    /// such; any other id is stopped at the named provider (the default when
+    /// none is named).
+    pub async fn close_request(&self, request_id: &str, media: Media, provider: Option<&str>) -> Result<Closed, Error> {
+        if media == Media::Audio
             && let Some(task) = self.store.find_by_request_id(request_id).await?
         {
             return self.close_task(task).await;
         }
-        self.close_at_provider(request_id, media).await?;
+        let provider = self
+            .providers
+            .choose(provider, "provider")
+            .map_err(|problem| Error::Invalid(Problems(vec![problem])))?;
+        let task = ProviderTask {
+            id: request_id.to_owned(),
+            media,
+        };
+        self.stop(provider, &task).await?;
         Ok(Closed {
             task: None,
             request_id: Some(request_id.to_owned()),
@@ -52,36 +65,42 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
         })
     }
 
-    async fn close_task(&self, task: Task) -> Result<Closed, ApiError> {
+    async fn close_task(&self, task: Task) -> Result<Closed, Error> {
         match task.status {
-            TaskStatus::Ended | TaskStatus::Failed => {
-                let request_id = task.request_id.clone();
-                Ok(Closed {
-                    task: Some(task),
-                    request_id,
-                    provider_called: false,
-                })
-            }
-            TaskStatus::Starting => Err(ApiError::Conflict(format!(
-                "the task for {} is still starting and has no requestId yet; retry shortly",
+            TaskStatus::Ended | TaskStatus::Failed => Ok(Closed {
+                request_id: task.request_id.clone(),
+                task: Some(task.into()),
+                provider_called: false,
+            }),
+            TaskStatus::Starting => Err(Error::Conflict(format!(
+                "the task for {} is still starting and has no provider task yet; retry shortly",
                 task.bt_id
             ))),
             TaskStatus::Active | TaskStatus::Closing => {
                 let request_id = task.request_id.clone().ok_or_else(|| {
-                    ApiError::Conflict(format!("the task for {} has no requestId; retry shortly", task.bt_id))
+                    Error::Conflict(format!(
+                        "the task for {} has no provider task yet; retry shortly",
+                        task.bt_id
+                    ))
                 })?;
-                match task.provider {
-                    Provider::Deepcleer => self.close_at_provider(&request_id, MediaKind::Audio).await?,
-                    Provider::Zego => self.stop_zego(&request_id).await?,
-                }
-                let closing = self.store.mark_closing(&task, self.clock.now()).await?;
-                let task = match closing {
+                let provider = self.providers.get(task.provider).ok_or_else(|| {
+                    Error::Configuration(format!(
+                        "the task for {} runs on {}, which this deployment has no credentials for",
+                        task.bt_id, task.provider
+                    ))
+                })?;
+                let at_provider = ProviderTask {
+                    id: request_id.clone(),
+                    media: Media::Audio,
+                };
+                self.stop(provider, &at_provider).await?;
+                let task = match self.store.mark_closing(&task, self.clock.now()).await? {
                     Some(task) => task,
                     // The stream-end callback won the race (ENDED), or a new task replaced it.
                     None => self.store.get(&task.bt_id).await?.unwrap_or(task),
                 };
                 Ok(Closed {
-                    task: Some(task),
+                    task: Some(task.into()),
                     request_id: Some(request_id),
                     provider_called: true,
                 })
@@ -89,44 +108,24 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
         }
     }
 
-    /// Calls DeepCleer's close with bounded retries on timeouts and transient codes.
-    async fn close_at_provider(&self, request_id: &str, media: MediaKind) -> Result<(), ApiError> {
-        self.close_with_retries(request_id, || async {
-            let answer = self.provider.close(request_id, media).await?;
-            let refused = |answer: CloseResponse| ApiError::ProviderRefused {
-                code: answer.code,
-                message: answer.message,
-            };
-            Ok(match answer.code {
-                ResponseCode::Success => CloseAnswer::Closed,
-                ResponseCode::LimitExceeded | ResponseCode::ServiceFailure => CloseAnswer::Retry(refused(answer)),
-                _ => CloseAnswer::Refused(refused(answer)),
-            })
-        })
-        .await
-    }
-
-    /// Runs `attempt` up to `close_attempts` times: until closed, refused for
-    /// good, or out of attempts (timeouts, unreachable, retry-later codes).
-    pub(super) async fn close_with_retries<F, Fut>(&self, id: &str, attempt: F) -> Result<(), ApiError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<CloseAnswer, ProviderError>>,
-    {
-        let mut last = ApiError::ProviderTimeout;
-        for number in 1..=self.policy.close_attempts.max(1) {
-            match attempt().await {
-                Ok(CloseAnswer::Closed) => return Ok(()),
-                Ok(CloseAnswer::Refused(error)) => return Err(error),
-                Ok(CloseAnswer::Retry(error)) => {
-                    tracing::warn!(id, attempt = number, %error, "close refused for now; retrying");
-                    last = error;
+    /// Stops `task` with bounded retries on timeouts and transient refusals.
+    async fn stop(&self, provider: &dyn ProviderControl, task: &ProviderTask) -> Result<(), Error> {
+        let mut last = Error::ProviderTimeout {
+            provider: provider.id(),
+        };
+        for attempt in 1..=self.policy.attempts.max(1) {
+            match provider.stop(task).await {
+                Ok(Stop::Stopped) => return Ok(()),
+                Ok(Stop::Refused(refusal)) if refusal.is_transient() => {
+                    tracing::warn!(id = %task.id, attempt, %refusal, "stop refused for now; retrying");
+                    last = Error::Refused(refusal);
                 }
+                Ok(Stop::Refused(refusal)) => return Err(Error::Refused(refusal)),
                 Err(error @ (ProviderError::Timeout | ProviderError::Unreachable(_))) => {
-                    tracing::warn!(id, attempt = number, %error, "close not acknowledged; retrying");
-                    last = error.into();
+                    tracing::warn!(id = %task.id, attempt, %error, "stop not acknowledged; retrying");
+                    last = Error::from_provider(provider.id(), error);
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => return Err(Error::from_provider(provider.id(), error)),
             }
         }
         Err(last)

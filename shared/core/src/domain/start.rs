@@ -1,24 +1,31 @@
 //! Idempotent start, after the AWS Powertools idempotency algorithm:
 //!
-//! 1. Validate everything (the caller's body plus what the bundle adds).
+//! 1. Validate everything: the caller's body, what the bundle adds, and
+//!    what the chosen provider requires.
 //! 2. Claim the btId with one conditional write (STARTING, with a lease).
 //!    A live task (STARTING within its lease, ACTIVE, CLOSING) is returned
 //!    as is: no second submission. A STARTING task whose lease passed was
 //!    left by an attempt that failed or died: it is taken over, keeping its
 //!    taskId, so its callback URL stays valid.
-//! 3. Submit. A timeout is retried with the same payload; `1001` adopts the
-//!    `dupRequestId` (the provider already has the stream, e.g. because an
-//!    earlier acknowledgement was lost). Exactly one task results.
-//! 4. ACTIVE with the requestId; a refusal makes the task FAILED (the btId
-//!    is free again); no answer at all releases the lease at once, so the
-//!    next start resubmits and adopts whatever the provider has.
+//! 3. Submit. When the provider recognises a resubmission, a start that got
+//!    no answer is sent again with the same payload, and a duplicate answer
+//!    adopts the running task (an earlier acknowledgement was lost). A
+//!    provider that does not recognise resubmissions gets one attempt: a
+//!    second would run the stream twice.
+//! 4. ACTIVE with the provider's task id; a refusal makes the task FAILED
+//!    (the btId is free again); no answer at all releases the lease at
+//!    once, so the next start takes the task over.
 
-use super::{ApiError, Streamguard, Task, TaskRef};
-use crate::ports::{Claim, Clock, EventQueue, ProviderError, StreamProvider, TaskStore};
+use super::error::Error;
+use super::policy::StartPolicy;
+use super::provider::{ProviderId, StartProblem, Submission};
+use super::task::Task;
+use super::token::{CallbackKey, TaskRef};
+use super::view::{self, TaskView};
+use crate::ports::{Claim, Clock, ProviderControl, ProviderError, Providers, TaskStore};
+use streamguard_wire::Problems;
+use streamguard_wire::api::StartBody;
 use time::OffsetDateTime;
-use wire::deepcleer::{StartOutcome, StartRequest, parse_start_request};
-use wire::event::Provider;
-use wire::{Problem, Problems};
 
 /// A successful start.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,82 +43,84 @@ enum Claimed {
     Existing(Started),
 }
 
-/// `accessKey` and `callback` belong to the bundle; a caller sending them hears so.
-fn owned_fields(request: &StartRequest) -> Result<(), Problems> {
-    let problems: Vec<Problem> = [
-        ("accessKey", !request.access_key.is_empty()),
-        ("callback", !request.callback.is_empty()),
-    ]
-    .into_iter()
-    .filter(|(_, sent)| *sent)
-    .map(|(field, _)| Problem {
-        field: field.into(),
-        rule: "is set by streamguard; leave it out".into(),
-    })
-    .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Problems(problems))
+/// Where a deployment's callbacks go, and the key that signs their tokens.
+#[derive(Debug, Clone)]
+pub struct CallbackUrls {
+    pub key: CallbackKey,
+    /// The public base URL of the callback route, when configured; otherwise
+    /// the base the start request came in on.
+    pub base: Option<String>,
+}
+
+impl CallbackUrls {
+    /// The base URL callbacks go to.
+    fn base<'a>(&'a self, request_base: Option<&'a str>) -> Result<&'a str, Error> {
+        self.base.as_deref().or(request_base).ok_or_else(|| {
+            Error::Configuration("no callback base URL is configured and the request names no host".into())
+        })
+    }
+
+    /// `<base>/callbacks/<token>` for a task.
+    pub fn for_task(&self, base: &str, task: &TaskRef) -> String {
+        format!("{}/callbacks/{}", base.trim_end_matches('/'), self.key.sign(task))
     }
 }
 
-/// Where callbacks for a task go: `<base>/callbacks/<token>`.
-pub fn callback_url(base: &str, token: &str) -> String {
-    format!("{}/callbacks/{token}", base.trim_end_matches('/'))
+/// The start function's service: it may claim tasks and call providers'
+/// start; it publishes nothing.
+pub struct Starter<S, C> {
+    pub store: S,
+    pub clock: C,
+    pub providers: Providers,
+    pub callbacks: CallbackUrls,
+    pub policy: StartPolicy,
 }
 
-impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q, P, C> {
-    /// `POST /streams`: `body` is the provider's start request minus `accessKey`
-    /// and `callback`, plus an optional `provider` (`deepcleer` or `zego`,
-    /// default the deployment's); `callback_base` is where this deployment's
-    /// callback route lives.
-    pub async fn start(&self, body: &str, callback_base: &str) -> Result<Started, ApiError> {
-        let mut request = parse_start_request(body).map_err(ApiError::Invalid)?;
-        let provider = self.choose_provider(&mut request)?;
-        match provider {
-            Provider::Deepcleer => {
-                let request = self.prepare(request, callback_base)?;
-                match self.claim(&request.data.bt_id, Provider::Deepcleer).await? {
-                    Claimed::Proceed(task) => self.submit(task, request, callback_base).await,
-                    Claimed::Existing(started) => Ok(started),
-                }
-            }
-            Provider::Zego => {
-                if !self.policy.zego_enabled {
-                    let rule = "zego is not configured in this deployment (no Zego AppId and ServerSecret)";
-                    return Err(ApiError::Invalid(Problems(vec![Problem {
-                        field: "provider".into(),
-                        rule: rule.into(),
-                    }])));
-                }
-                owned_fields(&request).map_err(ApiError::Invalid)?;
-                // Validate before claiming: the real callback URL differs only in its token.
-                super::zego::start_body(&request, callback_base, &self.policy.zego_default_event_id)
-                    .map_err(ApiError::Invalid)?;
-                match self.claim(&request.data.bt_id, Provider::Zego).await? {
-                    Claimed::Proceed(task) => self.submit_zego(task, &request, callback_base).await,
-                    Claimed::Existing(started) => Ok(started),
-                }
-            }
+impl<S: TaskStore, C: Clock> Starter<S, C> {
+    /// `POST /streams`: `body` is the API's start body; `request_base` is the
+    /// base URL the request came in on (used when no callback base is configured).
+    pub async fn start(&self, body: &str, request_base: Option<&str>) -> Result<Started, Error> {
+        let callback_base = self.callbacks.base(request_base)?;
+        let body = StartBody::parse(body).map_err(Error::Invalid)?;
+        let provider = self
+            .providers
+            .choose(body.provider.as_deref(), "provider")
+            .map_err(|problem| Error::Invalid(Problems(vec![problem])))?;
+        self.check(provider, &body, callback_base)?;
+        match self.claim(body.bt_id(), provider.id()).await? {
+            Claimed::Proceed(task) => self.submit(provider, task, &body, callback_base).await,
+            Claimed::Existing(started) => Ok(started),
         }
     }
 
-    /// The provider named by the body's `provider` field (removed before sending), or the default.
-    fn choose_provider(&self, request: &mut StartRequest) -> Result<Provider, ApiError> {
-        match request.other.remove("provider") {
-            None => Ok(self.policy.default_provider),
-            Some(serde_json::Value::String(name)) if name == "deepcleer" => Ok(Provider::Deepcleer),
-            Some(serde_json::Value::String(name)) if name == "zego" => Ok(Provider::Zego),
-            Some(other) => Err(ApiError::Invalid(Problems(vec![Problem {
-                field: "provider".into(),
-                rule: format!("must be \"deepcleer\" or \"zego\" (is {other})"),
-            }]))),
+    /// `GET /streams/{btId}`.
+    pub async fn view(&self, bt_id: &str) -> Result<TaskView, Error> {
+        view::task_view(&self.store, bt_id).await
+    }
+
+    /// Every problem with the body at once: the bundle's own rules, then the
+    /// provider's, with a callback URL of the final shape (only its token differs).
+    fn check(&self, provider: &dyn ProviderControl, body: &StartBody, callback_base: &str) -> Result<(), Error> {
+        let mut problems = body.owned_field_problems();
+        let placeholder = TaskRef {
+            provider: provider.id(),
+            bt_id: body.bt_id().to_owned(),
+            task_id: "0".repeat(32),
+        };
+        match provider.check(body, &self.callbacks.for_task(callback_base, &placeholder)) {
+            Ok(()) => {}
+            Err(StartProblem::Configuration(detail)) => return Err(Error::Configuration(detail)),
+            Err(StartProblem::Invalid(Problems(found))) => problems.extend(found),
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(Problems(problems)))
         }
     }
 
     /// Claims the btId (see the module docs): a task to submit, or the existing one.
-    async fn claim(&self, bt_id: &str, provider: Provider) -> Result<Claimed, ApiError> {
+    async fn claim(&self, bt_id: &str, provider: ProviderId) -> Result<Claimed, Error> {
         let now = self.clock.now();
         let fresh = Task::starting(bt_id, provider, now, self.lease_end(now));
         Ok(match self.store.claim(&fresh).await? {
@@ -131,114 +140,103 @@ impl<S: TaskStore, Q: EventQueue, P: StreamProvider, C: Clock> Streamguard<S, Q,
         now + self.policy.starting_lease
     }
 
-    /// Fills in what the bundle owns, and validates; every problem at once.
-    fn prepare(&self, mut request: StartRequest, callback_base: &str) -> Result<StartRequest, ApiError> {
-        let mut problems = owned_fields(&request)
-            .err()
-            .map(|Problems(found)| found)
-            .unwrap_or_default();
-        if request.app_id.is_empty()
-            && let Some(app_id) = &self.policy.default_app_id
-        {
-            request.app_id = app_id.clone();
-        }
-        if request.event_id.is_empty()
-            && let Some(event_id) = &self.policy.default_event_id
-        {
-            request.event_id = event_id.clone();
-        }
-        request.data.return_finish_info.get_or_insert(1);
-        request.access_key = self.policy.access_key.expose().to_owned();
-        // The final URL has this shape; the real token is signed once the taskId is known.
-        let placeholder = TaskRef {
-            provider: Provider::Deepcleer,
-            bt_id: request.data.bt_id.clone(),
-            task_id: "0".repeat(32),
-        };
-        request.callback = callback_url(callback_base, &self.policy.callback_key.sign(&placeholder));
-        if let Err(Problems(found)) = request.validate() {
-            // accessKey and callback come from configuration: a problem there is the deployment's.
-            let (configured, sent): (Vec<_>, Vec<_>) = found
-                .into_iter()
-                .partition(|problem| problem.field == "accessKey" || problem.field == "callback");
-            if !configured.is_empty() {
-                let detail = configured
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Err(ApiError::Configuration(detail));
-            }
-            problems.extend(sent);
-        }
-        if problems.is_empty() {
-            Ok(request)
-        } else {
-            Err(ApiError::Invalid(Problems(problems)))
-        }
-    }
-
-    async fn current(&self, bt_id: &str) -> Result<Started, ApiError> {
+    async fn current(&self, bt_id: &str) -> Result<Started, Error> {
         let task = self
             .store
             .get(bt_id)
             .await?
-            .ok_or_else(|| ApiError::Conflict(format!("the task for {bt_id} changed; retry")))?;
+            .ok_or_else(|| Error::Conflict(format!("the task for {bt_id} changed; retry")))?;
         Ok(Started { task, created: false })
     }
 
-    async fn submit(&self, task: Task, mut request: StartRequest, callback_base: &str) -> Result<Started, ApiError> {
+    async fn submit(
+        &self,
+        provider: &dyn ProviderControl,
+        task: Task,
+        body: &StartBody,
+        callback_base: &str,
+    ) -> Result<Started, Error> {
         let reference = TaskRef {
-            provider: Provider::Deepcleer,
+            provider: provider.id(),
             bt_id: task.bt_id.clone(),
             task_id: task.task_id.clone(),
         };
-        request.callback = callback_url(callback_base, &self.policy.callback_key.sign(&reference));
+        let callback = self.callbacks.for_task(callback_base, &reference);
+        let attempts = if provider.recognises_resubmission() {
+            self.policy.attempts.max(1)
+        } else {
+            1
+        };
         let mut last_error = ProviderError::Timeout;
-        for attempt in 1..=self.policy.start_attempts.max(1) {
-            let answer = match self.provider.start(&request).await {
+        for attempt in 1..=attempts {
+            let answer = match provider.submit(body, &callback).await {
                 Ok(answer) => answer,
                 Err(error @ (ProviderError::Timeout | ProviderError::Unreachable(_))) => {
-                    tracing::warn!(bt_id = %task.bt_id, attempt, %error, "start not acknowledged; resubmitting the same payload");
+                    tracing::warn!(bt_id = %task.bt_id, provider = %provider.id(), attempt, %error, "start not acknowledged");
                     last_error = error;
                     continue;
                 }
                 Err(error) => {
                     self.store.release(&task, self.clock.now()).await?;
-                    return Err(error.into());
+                    return Err(Error::from_provider(provider.id(), error));
                 }
             };
             let now = self.clock.now();
-            return match answer.outcome() {
-                StartOutcome::Started(request_id) => self.activate(&task, request_id, false, now).await,
-                StartOutcome::Duplicate(request_id) => {
-                    tracing::info!(bt_id = %task.bt_id, request_id, "the provider already had the stream; adopting its requestId");
-                    self.activate(&task, request_id, true, now).await
+            return match answer {
+                Submission::Accepted { provider_task_id } => self.activate(&task, &provider_task_id, false, now).await,
+                Submission::Duplicate { running_task_id } => {
+                    tracing::info!(bt_id = %task.bt_id, running_task_id, "the provider already had the stream; adopting its task");
+                    self.activate(&task, &running_task_id, true, now).await
                 }
-                StartOutcome::Refused(code) => {
-                    let message = answer.message.clone();
+                Submission::Refused(refusal) => {
                     self.store
-                        .fail(&task, &format!("provider code {code}: {message}"), now)
+                        .fail(
+                            &task,
+                            &format!("{} code {}: {}", refusal.provider, refusal.code, refusal.message),
+                            now,
+                        )
                         .await?;
-                    tracing::warn!(bt_id = %task.bt_id, code = code.code(), "the provider refused the start");
-                    Err(ApiError::ProviderRefused { code, message })
+                    tracing::warn!(bt_id = %task.bt_id, provider = %refusal.provider, code = refusal.code, "the provider refused the start");
+                    Err(Error::Refused(refusal))
                 }
             };
         }
         self.store.release(&task, self.clock.now()).await?;
-        Err(last_error.into())
+        Err(Error::from_provider(provider.id(), last_error))
     }
 
     async fn activate(
         &self,
         task: &Task,
-        request_id: &str,
+        provider_task_id: &str,
         adopted: bool,
         now: OffsetDateTime,
-    ) -> Result<Started, ApiError> {
-        match self.store.activate(task, request_id, adopted, now).await? {
+    ) -> Result<Started, Error> {
+        match self.store.activate(task, provider_task_id, adopted, now).await? {
             Some(task) => Ok(Started { task, created: true }),
             None => self.current(&task.bt_id).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CallbackKey;
+
+    #[test]
+    fn callback_urls_carry_a_signed_token() {
+        let urls = CallbackUrls {
+            key: CallbackKey::new(b"0123456789abcdef-test-key").unwrap(),
+            base: None,
+        };
+        let task = TaskRef {
+            provider: crate::providers::REGISTERED[0],
+            bt_id: "room-1".into(),
+            task_id: "t".repeat(32),
+        };
+        let url = urls.for_task("https://api.example.com/", &task);
+        let token = url.strip_prefix("https://api.example.com/callbacks/").unwrap();
+        assert_eq!(urls.key.verify(token).unwrap(), task);
     }
 }

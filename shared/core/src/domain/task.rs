@@ -1,11 +1,11 @@
 //! A moderation task as streamguard keeps it: one per `btId`, the current one.
 
-use serde::{Deserialize, Serialize};
+use super::provider::ProviderId;
+use serde::Serialize;
 use time::OffsetDateTime;
-use wire::event::Provider;
 
 /// Where a task is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskStatus {
     /// Written before the provider is called; holds the btId against a second submission.
@@ -50,15 +50,15 @@ impl TaskStatus {
 }
 
 /// The stored task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
     pub bt_id: String,
     /// streamguard's own id, carried (signed) in the callback URL.
     pub task_id: String,
-    pub provider: Provider,
+    pub provider: ProviderId,
     pub status: TaskStatus,
-    /// The provider's id: DeepCleer requestId (or the adopted dupRequestId).
+    /// The provider's id of the task (or of the running task it adopted).
     pub request_id: Option<String>,
     /// `request_id` came from a duplicate answer (1001) rather than a fresh start.
     pub adopted_duplicate: bool,
@@ -76,7 +76,7 @@ pub struct Task {
     pub closing_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
-    /// The provider's stream-end code (3001–3005), when it sent one.
+    /// The provider's stream-end code, when it sent one.
     pub end_code: Option<i64>,
     /// `FINISHED` or the end code's name.
     pub end_reason: Option<String>,
@@ -91,7 +91,7 @@ pub struct Task {
 
 impl Task {
     /// A new STARTING task.
-    pub fn starting(bt_id: &str, provider: Provider, now: OffsetDateTime, expires_at: OffsetDateTime) -> Self {
+    pub fn starting(bt_id: &str, provider: ProviderId, now: OffsetDateTime, expires_at: OffsetDateTime) -> Self {
         Task {
             bt_id: bt_id.to_owned(),
             task_id: uuid::Uuid::new_v4().simple().to_string(),
@@ -115,11 +115,11 @@ impl Task {
         }
     }
 
-    /// The prefix of this task's segment event ids (`deepcleer:<requestId>_`), for counting them.
+    /// The prefix of this task's segment event ids (see [`super::events`]), for counting them.
     pub fn segment_event_prefix(&self) -> Option<String> {
         self.request_id
-            .as_ref()
-            .map(|request_id| format!("{}:{request_id}_", self.provider.as_str()))
+            .as_deref()
+            .map(|request_id| super::events::segment_prefix(self.provider, request_id))
     }
 
     /// STARTING and its in-progress expiry has passed: the attempt failed or died.
@@ -146,7 +146,7 @@ pub struct Published {
     pub kind: &'static str,
     pub risk_level: Option<String>,
     pub at: OffsetDateTime,
-    /// When the record may be deleted (DynamoDB TTL).
+    /// When the record may be deleted (the store expires it).
     pub expires_at: OffsetDateTime,
 }
 
@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn a_start_goes_stale_at_its_expiry() {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-        let task = Task::starting("b", Provider::Deepcleer, now, now + time::Duration::seconds(30));
+        let task = Task::starting("b", ProviderId::declare("test"), now, now + time::Duration::seconds(30));
         assert!(!task.is_stale_start(now));
         assert!(task.is_stale_start(now + time::Duration::seconds(30)));
         assert_eq!(task.task_id.len(), 32);

@@ -8,7 +8,7 @@ use crate::ports::{EventQueue, QueueError};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use sha2::{Digest, Sha256};
-use wire::event::{EventBody, QueueEvent};
+use streamguard_wire::event::{EventBody, QueueEvent};
 
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
@@ -74,7 +74,7 @@ impl EventQueue for SqsQueue {
             .queue_url(&self.url)
             .message_body(body)
             .message_attributes("kind", attribute(kind))
-            .message_attributes("provider", attribute(event.provider.as_str()))
+            .message_attributes("provider", attribute(&event.provider))
             .message_attributes("schemaVersion", attribute(&event.schema_version.to_string()));
         if self.fifo {
             request = request

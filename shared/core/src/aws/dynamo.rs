@@ -12,6 +12,7 @@
 //! Event items expire through DynamoDB TTL on `ttl`; deduplication never
 //! depends on the deletion happening on time.
 
+use crate::domain::ProviderId;
 use crate::domain::task::{Published, StreamEnd, Task, TaskStatus};
 use crate::ports::{Claim, StoreError, TaskStore};
 use aws_sdk_dynamodb::Client;
@@ -20,7 +21,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use wire::event::Provider;
 
 /// Name of the index on `requestId`.
 pub const REQUEST_ID_INDEX: &str = "byRequestId";
@@ -145,9 +145,9 @@ fn parse_task(item: &Item) -> Result<Task, StoreError> {
     Ok(Task {
         bt_id: text("btId").ok_or_else(|| missing("btId"))?,
         task_id: text("taskId").ok_or_else(|| missing("taskId"))?,
-        provider: match text("provider").as_deref() {
-            Some("zego") => Provider::Zego,
-            _ => Provider::Deepcleer,
+        provider: {
+            let name = text("provider").ok_or_else(|| missing("provider"))?;
+            ProviderId::parse(&name).map_err(|unknown| StoreError(format!("task item: {unknown}")))?
         },
         status: text("status")
             .as_deref()
@@ -499,7 +499,12 @@ mod tests {
     #[test]
     fn task_items_round_trip() {
         let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
-        let mut task = Task::starting("room 1", Provider::Deepcleer, now, now + time::Duration::seconds(30));
+        let mut task = Task::starting(
+            "room 1",
+            crate::providers::REGISTERED[0],
+            now,
+            now + time::Duration::seconds(30),
+        );
         task.request_id = Some("b639042cbfe229359e672074762c5583".into());
         task.end_code = Some(3005);
         task.end_reason = Some("TOKEN_INVALID_OR_EXPIRED".into());
@@ -508,5 +513,17 @@ mod tests {
         assert_eq!(item["pk"].as_s().unwrap(), "STREAM#room 1");
         assert_eq!(item["sk"].as_s().unwrap(), "TASK");
         assert_eq!(parse_task(&item).unwrap(), task);
+    }
+
+    #[test]
+    fn an_unknown_stored_provider_is_an_error_not_a_default() {
+        let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+        let task = Task::starting("room 1", crate::providers::REGISTERED[0], now, now);
+        let mut item = task_item(&task);
+        item.insert("provider".into(), s("tencent"));
+        let error = parse_task(&item).unwrap_err();
+        assert!(error.0.contains("tencent"), "{error}");
+        item.remove("provider");
+        assert!(parse_task(&item).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! local run and the end-to-end tests (moto server). In AWS, CloudFormation
 //! does this.
 
-use crate::adapters::dynamo::REQUEST_ID_INDEX;
+use super::dynamo::REQUEST_ID_INDEX;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,

@@ -1,23 +1,38 @@
-//! In-memory adapters for unit tests of the domain. End-to-end tests use
-//! the real ones against moto server and the simulator.
+//! In-memory adapters for unit tests of the domain: the task store (which
+//! passes the same conformance suite as the DynamoDB store), the queue, a
+//! clock that moves when told, and a provider transport that answers from a
+//! script. End-to-end tests use the real ones against moto server and the
+//! simulator.
 
 use crate::domain::task::{Published, StreamEnd, Task, TaskStatus};
-use crate::ports::{Claim, Clock, EventQueue, ProviderError, QueueError, StoreError, StreamProvider, TaskStore};
+use crate::ports::{BoxFuture, Claim, Clock, EventQueue, ProviderError, QueueError, StoreError, TaskStore};
+use crate::providers::transport::{Answer, Transport};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use streamguard_wire::event::QueueEvent;
 use time::OffsetDateTime;
-use wire::deepcleer::{CloseResponse, MediaKind, StartRequest, SyncResponse};
-use wire::event::QueueEvent;
-use wire::zego::{StartCensorAudio, ZegoResponse};
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Tasks and published records in maps; can be told to fail.
+/// Tasks and published records in maps; can be told to fail. Clones share
+/// the same maps, so several services can use one store.
+#[derive(Clone, Default)]
+pub struct MemoryStore(Arc<StoreState>);
+
+impl std::ops::Deref for MemoryStore {
+    type Target = StoreState;
+    fn deref(&self) -> &StoreState {
+        &self.0
+    }
+}
+
+/// What a [`MemoryStore`] holds.
 #[derive(Default)]
-pub struct MemoryStore {
+pub struct StoreState {
     pub tasks: Mutex<HashMap<String, Task>>,
     pub published: Mutex<HashMap<(String, String), Published>>,
     /// Every call fails while set.
@@ -26,7 +41,7 @@ pub struct MemoryStore {
     pub writes: AtomicU32,
 }
 
-impl MemoryStore {
+impl StoreState {
     fn check(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
             Err(StoreError("memory store is down".into()))
@@ -215,9 +230,20 @@ impl TaskStore for MemoryStore {
     }
 }
 
-/// Events in a list; can be told to fail.
+/// Events in a list; can be told to fail. Clones share the list.
+#[derive(Clone, Default)]
+pub struct MemoryQueue(Arc<QueueState>);
+
+impl std::ops::Deref for MemoryQueue {
+    type Target = QueueState;
+    fn deref(&self) -> &QueueState {
+        &self.0
+    }
+}
+
+/// What a [`MemoryQueue`] holds.
 #[derive(Default)]
-pub struct MemoryQueue {
+pub struct QueueState {
     pub events: Mutex<Vec<QueueEvent>>,
     pub down: std::sync::atomic::AtomicBool,
 }
@@ -232,72 +258,67 @@ impl EventQueue for MemoryQueue {
     }
 }
 
-/// Answers scripted in advance; records what it was sent.
+/// One call a provider module made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    pub url: String,
+    pub body: serde_json::Value,
+    pub timeout: Duration,
+}
+
+/// A provider transport answering from a script, in order; records every call.
 #[derive(Default)]
-pub struct ScriptedProvider {
-    pub starts: Mutex<VecDeque<Result<SyncResponse, ProviderError>>>,
-    pub closes: Mutex<VecDeque<Result<CloseResponse, ProviderError>>>,
-    pub sent_starts: Mutex<Vec<StartRequest>>,
-    pub sent_closes: Mutex<Vec<(String, MediaKind)>>,
-    pub zego_answers: Mutex<VecDeque<Result<ZegoResponse, ProviderError>>>,
-    pub sent_zego_starts: Mutex<Vec<StartCensorAudio>>,
-    pub sent_zego_stops: Mutex<Vec<String>>,
+pub struct ScriptedTransport {
+    answers: Mutex<VecDeque<Result<Answer, ProviderError>>>,
+    sent: Mutex<Vec<Sent>>,
 }
 
-impl ScriptedProvider {
-    pub fn answer_start(&self, answer: Result<SyncResponse, ProviderError>) {
-        lock(&self.starts).push_back(answer);
+impl ScriptedTransport {
+    /// The next call gets HTTP 200 with this JSON.
+    pub fn answer(&self, json: serde_json::Value) {
+        lock(&self.answers).push_back(Ok(Answer {
+            status: 200,
+            body: json.to_string().into(),
+        }));
     }
 
-    pub fn answer_close(&self, answer: Result<CloseResponse, ProviderError>) {
-        lock(&self.closes).push_back(answer);
+    /// The next call fails so.
+    pub fn fail(&self, error: ProviderError) {
+        lock(&self.answers).push_back(Err(error));
     }
 
-    /// Queues an answer for the next Zego call (start or stop).
-    pub fn answer_zego(&self, answer: Result<ZegoResponse, ProviderError>) {
-        lock(&self.zego_answers).push_back(answer);
-    }
-}
-
-impl StreamProvider for ScriptedProvider {
-    async fn start(&self, request: &StartRequest) -> Result<SyncResponse, ProviderError> {
-        lock(&self.sent_starts).push(request.clone());
-        lock(&self.starts)
-            .pop_front()
-            .unwrap_or(Err(ProviderError::Unreachable("no scripted answer".into())))
-    }
-
-    async fn close(&self, request_id: &str, media: MediaKind) -> Result<CloseResponse, ProviderError> {
-        lock(&self.sent_closes).push((request_id.to_owned(), media));
-        lock(&self.closes)
-            .pop_front()
-            .unwrap_or(Err(ProviderError::Unreachable("no scripted answer".into())))
-    }
-
-    async fn zego_start(&self, body: &StartCensorAudio) -> Result<ZegoResponse, ProviderError> {
-        lock(&self.sent_zego_starts).push(body.clone());
-        lock(&self.zego_answers)
-            .pop_front()
-            .unwrap_or(Err(ProviderError::Unreachable("no scripted answer".into())))
-    }
-
-    async fn zego_stop(&self, task_id: &str) -> Result<ZegoResponse, ProviderError> {
-        lock(&self.sent_zego_stops).push(task_id.to_owned());
-        lock(&self.zego_answers)
-            .pop_front()
-            .unwrap_or(Err(ProviderError::Unreachable("no scripted answer".into())))
+    /// Every call so far.
+    pub fn sent(&self) -> Vec<Sent> {
+        lock(&self.sent).clone()
     }
 }
 
-/// A clock that moves only when told.
-pub struct ManualClock(pub Mutex<OffsetDateTime>);
+impl Transport for ScriptedTransport {
+    fn post_json<'a>(
+        &'a self,
+        url: String,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Answer, ProviderError>> {
+        let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        lock(&self.sent).push(Sent { url, body, timeout });
+        let answer = lock(&self.answers)
+            .pop_front()
+            .unwrap_or_else(|| Err(ProviderError::Unreachable("no scripted answer".into())));
+        Box::pin(async move { answer })
+    }
+}
+
+/// A clock that moves only when told. Clones share the time.
+#[derive(Clone)]
+pub struct ManualClock(Arc<Mutex<OffsetDateTime>>);
 
 impl ManualClock {
     pub fn at(now: OffsetDateTime) -> Self {
-        ManualClock(Mutex::new(now))
+        ManualClock(Arc::new(Mutex::new(now)))
     }
 
-    pub fn advance(&self, by: std::time::Duration) {
+    pub fn advance(&self, by: Duration) {
         *lock(&self.0) += by;
     }
 }

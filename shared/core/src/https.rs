@@ -187,7 +187,7 @@ mod tests {
     //! answers, pooling, and how each failure is reported to the retry strategy.
 
     use super::*;
-    use crate::adapters::test_peer::{http_answer, listener, read_request};
+    use crate::test_peer::{http_answer, listener, read_request};
     use aws_sdk_dynamodb::config::retry::RetryConfig;
     use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};

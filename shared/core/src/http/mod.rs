@@ -1,0 +1,279 @@
+//! The HTTP API over the domain: each function's handler serves its routes
+//! of the one route table ([`routes::ROUTES`]); the local dev server calls
+//! the same handlers.
+//!
+//! Errors become responses in one place ([`errors`]); a handler never
+//! returns `Err` to the runtime, which would be an unplanned 502.
+
+pub mod errors;
+pub mod routes;
+
+use crate::domain::callback::Outcome;
+use crate::domain::close::Closed;
+use crate::domain::provider::Media;
+use crate::domain::start::Started;
+use crate::domain::view::TaskView;
+use crate::domain::{CallbackHandler, Closer, Error, Starter};
+use crate::functions::Function;
+use crate::metrics;
+use crate::ports::{Clock, EventQueue, TaskStore};
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use routes::{Endpoint, Matched, Resolution, Route};
+use serde::Serialize;
+use std::convert::Infallible;
+use streamguard_wire::{Problem, Problems};
+
+/// Largest callback accepted: DeepCleer echoes up to 1 MB of request data in
+/// `requestParams`, plus the segment; Lambda's limit is 6 MB (and a base64
+/// body grows by a third), so 2 MiB leaves room on both sides.
+pub const MAX_CALLBACK_BYTES: usize = 2 * 1024 * 1024;
+
+/// Largest start body: the 1 MB `data` limit plus the envelope.
+pub const MAX_START_BYTES: usize = 1024 * 1024 + 64 * 1024;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CloseView {
+    request_id: Option<String>,
+    /// `false` when the task had already ended: nothing was sent to the provider.
+    provider_called: bool,
+    /// The task, when streamguard started it.
+    task: Option<TaskView>,
+}
+
+fn json(status: u16, body: &impl Serialize) -> Response<Body> {
+    let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body))
+        .expect("status and header are valid")
+}
+
+fn error_response(error: &Error) -> Response<Body> {
+    let mut response = json(errors::status(error), &errors::body(error));
+    if let Some(seconds) = errors::retry_after(error) {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
+}
+
+fn simple_error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    json(
+        status.as_u16(),
+        &serde_json::json!({ "error": { "code": code, "message": message } }),
+    )
+}
+
+/// The answer for a request that no route of `function` serves: 405 with
+/// `Allow` for a known path, else 404.
+pub fn unrouted(resolution: &Resolution) -> Response<Body> {
+    match resolution {
+        Resolution::MethodNotAllowed { allow } => {
+            let mut response = simple_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "method not allowed",
+            );
+            if let Ok(allow) = HeaderValue::from_str(&allow.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            response
+        }
+        _ => simple_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route in this function"),
+    }
+}
+
+/// The route of `request` when `function` serves it; otherwise the answer.
+fn routed(function: Function, request: &Request) -> Result<Matched, Box<Response<Body>>> {
+    match routes::resolve(request.method().as_str(), request.uri().path()) {
+        Resolution::Matched(matched) if matched.route.function == function => Ok(matched),
+        Resolution::Matched(_) => Err(Box::new(unrouted(&Resolution::NotFound))),
+        other => Err(Box::new(unrouted(&other))),
+    }
+}
+
+/// Logs the outcome once and turns an error into its answer.
+fn finish(route: &Route, result: Result<Response<Body>, Error>) -> Response<Body> {
+    match result {
+        Ok(response) => {
+            tracing::info!(
+                route = route.name,
+                status = response.status().as_u16(),
+                "request handled"
+            );
+            response
+        }
+        Err(error) => {
+            let status = errors::status(&error);
+            if status >= 500 {
+                tracing::error!(route = route.name, status, %error, "request failed");
+            } else {
+                tracing::info!(route = route.name, status, %error, "request refused");
+            }
+            error_response(&error)
+        }
+    }
+}
+
+/// `scheme://host` of the request, as the provider must reach it.
+fn request_base(headers: &HeaderMap) -> Option<String> {
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))?
+        .to_str()
+        .ok()?;
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("http");
+    Some(format!("{scheme}://{host}"))
+}
+
+fn invalid(field: &str, rule: impl Into<String>) -> Error {
+    Error::Invalid(Problems(vec![Problem {
+        field: field.into(),
+        rule: rule.into(),
+    }]))
+}
+
+/// A query parameter's value, decoded.
+fn query_param(request: &Request, name: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+fn encode(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The `start` function: `POST /streams`, `GET /streams/{btId}`.
+pub async fn start_function<S: TaskStore, C: Clock>(
+    service: &Starter<S, C>,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let matched = match routed(Function::Start, &request) {
+        Ok(matched) => matched,
+        Err(response) => return Ok(*response),
+    };
+    let result = match matched.route.endpoint {
+        Endpoint::GetStream => service.view(matched.param("btId")).await.map(|view| json(200, &view)),
+        _ => {
+            let began = std::time::Instant::now();
+            let result = start(service, &request).await;
+            let elapsed_ms = began.elapsed().as_secs_f64() * 1e3;
+            metrics::emit("start", "StartLatency", metrics::Unit::Milliseconds, elapsed_ms, &[]);
+            if result.as_ref().is_err_and(|error| errors::status(error) >= 500) {
+                metrics::count("start", "StartFailures", &[]);
+            }
+            result
+        }
+    };
+    Ok(finish(matched.route, result))
+}
+
+async fn start<S: TaskStore, C: Clock>(service: &Starter<S, C>, request: &Request) -> Result<Response<Body>, Error> {
+    let body = request.body().as_ref();
+    if body.len() > MAX_START_BYTES {
+        return Err(Error::TooLarge { limit: MAX_START_BYTES });
+    }
+    let text = std::str::from_utf8(body).map_err(|_| invalid("(body)", "is not UTF-8"))?;
+    let Started { task, created } = service.start(text, request_base(request.headers()).as_deref()).await?;
+    let location = format!("/streams/{}", encode(&task.bt_id));
+    let mut response = json(if created { 201 } else { 200 }, &TaskView::from(task));
+    if let Ok(location) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The `close` function: `POST /streams/{btId}/close`, `POST /requests/{requestId}/close`.
+pub async fn close_function<S: TaskStore, C: Clock>(
+    service: &Closer<S, C>,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let matched = match routed(Function::Close, &request) {
+        Ok(matched) => matched,
+        Err(response) => return Ok(*response),
+    };
+    let result = match matched.route.endpoint {
+        Endpoint::CloseStream => service.close_stream(matched.param("btId")).await,
+        _ => close_request(service, &matched, &request).await,
+    };
+    let result = result.map(
+        |Closed {
+             task,
+             request_id,
+             provider_called,
+         }| {
+            json(
+                200,
+                &CloseView {
+                    request_id,
+                    provider_called,
+                    task,
+                },
+            )
+        },
+    );
+    Ok(finish(matched.route, result))
+}
+
+async fn close_request<S: TaskStore, C: Clock>(
+    service: &Closer<S, C>,
+    matched: &Matched,
+    request: &Request,
+) -> Result<Closed, Error> {
+    let media = match query_param(request, "media").as_deref() {
+        None | Some("audio") => Media::Audio,
+        Some("video") => Media::Video,
+        Some(other) => return Err(invalid("media", format!("must be audio or video (is {other:?})"))),
+    };
+    let provider = query_param(request, "provider");
+    service
+        .close_request(matched.param("requestId"), media, provider.as_deref())
+        .await
+}
+
+/// The `callback` function: `POST /callbacks/{token}`.
+pub async fn callback_function<S: TaskStore, Q: EventQueue, C: Clock>(
+    service: &CallbackHandler<S, Q, C>,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let matched = match routed(Function::Callback, &request) {
+        Ok(matched) => matched,
+        Err(response) => return Ok(*response),
+    };
+    let result = async {
+        let task = service.authenticate(matched.param("token"))?;
+        let body = request.body().as_ref();
+        if body.len() > MAX_CALLBACK_BYTES {
+            return Err(Error::TooLarge {
+                limit: MAX_CALLBACK_BYTES,
+            });
+        }
+        let outcome = match service.handle(&task, body).await? {
+            Outcome::Published => {
+                metrics::count("callback", "EventsPublished", &[]);
+                "published"
+            }
+            Outcome::Duplicate => {
+                metrics::count("callback", "DuplicatesSuppressed", &[]);
+                "duplicate"
+            }
+            Outcome::Counted => "counted",
+            Outcome::Ignored => "ignored",
+        };
+        Ok(json(200, &serde_json::json!({ "ok": true, "outcome": outcome })))
+    }
+    .await;
+    match &result {
+        Err(Error::Unauthorized) => metrics::count("callback", "ForgedCallbacks", &[]),
+        Err(error) if errors::status(error) >= 500 => metrics::count("callback", "CallbackErrors", &[]),
+        _ => {}
+    }
+    Ok(finish(matched.route, result))
+}

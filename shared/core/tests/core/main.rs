@@ -1,0 +1,12 @@
+//! The library's tests, as one binary: the domain's flows for every
+//! provider over in-memory ports, the in-memory store's conformance, and the
+//! architecture's rules.
+
+mod architecture;
+mod callbacks;
+mod close;
+mod configuration;
+mod events;
+mod start;
+mod store;
+mod world;
