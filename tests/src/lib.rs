@@ -17,9 +17,11 @@ use simulator::{Config as SimConfig, ControlClient, Simulator};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use streamguard::config::Config;
-use streamguard::domain::CallbackKey;
-use wire::event::QueueEvent;
+use streamguard_core::config::Env;
+use streamguard_core::domain::CallbackKey;
+use streamguard_core::domain::ProviderId;
+use streamguard_core::providers::deepcleer;
+use streamguard_wire::event::QueueEvent;
 
 pub const ACCESS_KEY: &str = "e2e-access-key";
 pub const CALLBACK_KEY: &str = "e2e-callback-token-key-0123456789";
@@ -41,7 +43,7 @@ pub fn moto_url() -> String {
 /// SDK configuration for `endpoint`, with dummy credentials and no retries
 /// (a test that takes a service down wants the failure, not a retry storm).
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    streamguard::app::aws_config_loader()
+    streamguard_core::app::aws_config_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -124,9 +126,10 @@ pub async fn stack_with(options: Options) -> Stack {
     let moto = moto_url();
     let direct = sdk_config(&moto).await;
     let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let provisioned = streamguard::provision::provision(&direct, &format!("sg-{suffix}"), &format!("sg-{suffix}"))
-        .await
-        .expect("moto provisions the table and queues");
+    let provisioned =
+        streamguard_core::aws::provision::provision(&direct, &format!("sg-{suffix}"), &format!("sg-{suffix}"))
+            .await
+            .expect("moto provisions the table and queues");
 
     let proxies = [
         chaos::Chaos::start(&moto).await,
@@ -170,16 +173,13 @@ pub async fn stack_with(options: Options) -> Stack {
         ("ZEGO_CALLBACK_SECRET", ZEGO_CALLBACK_SECRET.to_owned()),
     ]);
     env.extend(options.env);
-    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("a valid configuration");
+    let env = Env::from_pairs(env);
     let functions = devserver::Functions {
-        start: streamguard::app::control_service(&config, &start_sdk).await.unwrap(),
-        close: streamguard::app::control_service(&config, &close_sdk).await.unwrap(),
-        callback: streamguard::app::callback_service(&config, &callback_sdk)
+        start: streamguard_core::app::start_service(&env, &start_sdk).await.unwrap(),
+        close: streamguard_core::app::close_service(&env, &close_sdk).await.unwrap(),
+        callback: streamguard_core::app::callback_service(&env, &callback_sdk)
             .await
             .unwrap(),
-        settings: streamguard::http::HttpSettings {
-            callback_base_url: config.callback_base_url.clone(),
-        },
     };
     let router = devserver::in_process(Arc::new(functions));
     let server = tokio::spawn(async move {
@@ -294,12 +294,12 @@ impl Stack {
 
     /// Signs a callback token as the deployment does (to reach the callback route directly).
     pub fn token(&self, bt_id: &str, task_id: &str) -> String {
-        self.token_for(wire::event::Provider::Deepcleer, bt_id, task_id)
+        self.token_for(deepcleer::ID, bt_id, task_id)
     }
 
     /// The same, for a given provider.
-    pub fn token_for(&self, provider: wire::event::Provider, bt_id: &str, task_id: &str) -> String {
-        self.key.sign(&streamguard::domain::TaskRef {
+    pub fn token_for(&self, provider: ProviderId, bt_id: &str, task_id: &str) -> String {
+        self.key.sign(&streamguard_core::domain::TaskRef {
             provider,
             bt_id: bt_id.to_owned(),
             task_id: task_id.to_owned(),

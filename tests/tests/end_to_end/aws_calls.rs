@@ -1,13 +1,13 @@
 //! The AWS calls each function makes in a full lifecycle, recorded by a proxy
 //! in front of each function, are exactly the actions its role grants
-//! (`streamguard::app::*_ACTIONS`, which the template test holds to
+//! (`streamguard_core::app::*_ACTIONS`, which the template test holds to
 //! `template.yaml`): nothing the role lacks, nothing it grants unused.
 
 use e2e::{ACCESS_KEY, Options, agora, stack_with};
 use reqwest::Method;
 use serde_json::json;
 use std::collections::BTreeSet;
-use streamguard::app::{CALLBACK_ACTIONS, CLOSE_ACTIONS, START_ACTIONS};
+use streamguard_core::app::{CALLBACK_ACTIONS, CLOSE_ACTIONS, START_ACTIONS};
 
 fn set(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|action| action.to_string()).collect()

@@ -5,7 +5,7 @@ use e2e::{Options, Stack, agora, stack, stack_with};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
-use wire::event::EventBody;
+use streamguard_wire::event::EventBody;
 
 async fn started(stack: &Stack, bt_id: &str) -> Value {
     let (status, task) = stack.start(&agora(bt_id)).await;
@@ -103,12 +103,12 @@ async fn a_forged_callback_is_401_and_writes_nothing() {
                       "code": 1100, "audioDetail": {"riskLevel": "REJECT"}});
     let items_before = stack.items_for("room-1").await;
     let genuine = stack.token("room-1", task["taskId"].as_str().unwrap());
-    let other_key = streamguard::domain::CallbackKey::new(b"someone-else's-key-000").unwrap();
+    let other_key = streamguard_core::domain::CallbackKey::new(b"someone-else's-key-000").unwrap();
     let forged_tokens = [
         "no-token".to_owned(),
         format!("{}x", &genuine[..genuine.len() - 1]),
-        other_key.sign(&streamguard::domain::TaskRef {
-            provider: wire::event::Provider::Deepcleer,
+        other_key.sign(&streamguard_core::domain::TaskRef {
+            provider: streamguard_core::providers::deepcleer::ID,
             bt_id: "room-1".into(),
             task_id: task["taskId"].as_str().unwrap().into(),
         }),
@@ -146,7 +146,7 @@ async fn bodies_too_large_or_malformed_are_refused() {
     );
     let huge = format!(
         r#"{{"requestId": "x_1", "padding": "{}"}}"#,
-        "a".repeat(streamguard::http::MAX_CALLBACK_BYTES)
+        "a".repeat(streamguard_core::http::MAX_CALLBACK_BYTES)
     );
     let response = stack.http.post(&url).body(huge).send().await.unwrap();
     assert_eq!(response.status(), 413);

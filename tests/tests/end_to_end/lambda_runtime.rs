@@ -135,9 +135,10 @@ impl Runtime {
 async fn the_functions_work_behind_the_lambda_runtime_interface() {
     let direct = sdk_config(&moto_url()).await;
     let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let provisioned = streamguard::provision::provision(&direct, &format!("lr-{suffix}"), &format!("lr-{suffix}"))
-        .await
-        .unwrap();
+    let provisioned =
+        streamguard_core::aws::provision::provision(&direct, &format!("lr-{suffix}"), &format!("lr-{suffix}"))
+            .await
+            .unwrap();
     let mut sim_config = simulator::Config::for_tests(ACCESS_KEY);
     // Each function's first invocation starts its process through cargo: the
     // provider waits for it as long as it takes, and retries 1 s apart.

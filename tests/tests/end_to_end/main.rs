@@ -7,6 +7,7 @@ mod aws_calls;
 mod callbacks;
 mod lambda_runtime;
 mod openapi;
+mod store;
 mod streams;
 mod template;
 mod zego;

@@ -25,9 +25,9 @@ fn the_document_lists_exactly_the_routes_the_code_serves() {
                 .map(move |method| (method.to_uppercase(), path.clone()))
         })
         .collect();
-    let served: BTreeSet<(String, String)> = streamguard::http::ROUTES
+    let served: BTreeSet<(String, String)> = streamguard_core::http::routes::ROUTES
         .iter()
-        .map(|(method, path, _)| (method.to_string(), path.to_string()))
+        .map(|route| (route.method.to_owned(), route.path.to_owned()))
         .collect();
     assert_eq!(documented, served);
     assert_eq!(

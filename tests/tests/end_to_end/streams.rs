@@ -167,7 +167,8 @@ async fn a_1902_from_the_provider_is_a_400_with_its_message() {
         .await;
     let (status, answer) = stack.start(&agora("room-1")).await;
     assert_eq!(status, 400);
-    assert_eq!(answer["error"]["code"], "PROVIDER_INVALID_PARAMETERS");
+    assert_eq!(answer["error"]["code"], "PROVIDER_INVALID_REQUEST");
+    assert_eq!(answer["error"]["provider"], "deepcleer");
     assert!(
         answer["error"]["message"]
             .as_str()
@@ -185,7 +186,7 @@ async fn an_unauthorized_access_key_is_a_configuration_error() {
     .await;
     let (status, answer) = stack.start(&agora("room-1")).await;
     assert_eq!(status, 500);
-    assert_eq!(answer["error"]["code"], "PROVIDER_UNAUTHORIZED");
+    assert_eq!(answer["error"]["code"], "PROVIDER_CONFIGURATION");
     assert!(answer["error"]["message"].as_str().unwrap().contains("accessKey"));
     assert!(
         !answer.to_string().contains("wrong-key"),
@@ -336,14 +337,12 @@ async fn secrets_are_read_from_ssm_secure_strings() {
 #[tokio::test]
 async fn a_missing_secret_stops_the_function_at_cold_start_naming_it() {
     let direct = e2e::sdk_config(&e2e::moto_url()).await;
-    let config = streamguard::config::Config::from_lookup(|name| match name {
-        "TABLE_NAME" => Some("t".into()),
-        "DEEPCLEER_ACCESS_KEY_PARAMETER" => Some("/streamguard-e2e/does-not-exist".into()),
-        "CALLBACK_TOKEN_KEY" => Some(e2e::CALLBACK_KEY.into()),
-        _ => None,
-    })
-    .unwrap();
-    let Err(error) = streamguard::app::control_service(&config, &direct).await else {
+    let env = streamguard_core::config::Env::from_pairs([
+        ("TABLE_NAME", "t"),
+        ("DEEPCLEER_ACCESS_KEY_PARAMETER", "/streamguard-e2e/does-not-exist"),
+        ("CALLBACK_TOKEN_KEY", e2e::CALLBACK_KEY),
+    ]);
+    let Err(error) = streamguard_core::app::start_service(&env, &direct).await else {
         panic!("the service must not start")
     };
     assert!(error.to_string().contains("/streamguard-e2e/does-not-exist"), "{error}");

@@ -3,8 +3,8 @@
 //! role exactly the actions its function makes, on named resources.
 
 use std::collections::BTreeSet;
-use streamguard::app::{CALLBACK_ACTIONS, CLOSE_ACTIONS, START_ACTIONS};
-use streamguard::config::VARIABLES;
+use streamguard_core::config::{VARIABLES, variables};
+use streamguard_core::functions::Function;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {
@@ -74,9 +74,15 @@ fn the_template_serves_exactly_the_routes_of_the_code() {
             routed.insert((route.0, route.1, binary.clone()));
         }
     }
-    let served: BTreeSet<(String, String, String)> = streamguard::http::ROUTES
+    let served: BTreeSet<(String, String, String)> = streamguard_core::http::routes::ROUTES
         .iter()
-        .map(|(method, path, function)| (method.to_string(), path.to_string(), function.to_string()))
+        .map(|route| {
+            (
+                route.method.to_owned(),
+                route.path.to_owned(),
+                route.function.name().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(routed, served);
     let auth = &template["Resources"]["Api"]["Properties"]["Auth"];
@@ -96,22 +102,22 @@ fn each_function_gets_exactly_the_variables_it_reads() {
             .union(&keys(&function["Properties"]["Environment"]["Variables"]))
             .cloned()
             .collect();
-        let wanted: BTreeSet<String> = VARIABLES
-            .iter()
-            .filter(|(_, users)| users.contains(&binary.as_str()))
-            .map(|(variable, _)| variable.to_string())
-            .chain(std::iter::once("LOG_LEVEL".to_owned()))
-            .collect();
+        let wanted: BTreeSet<String> = match Function::from_name(&binary) {
+            Some(function) => variables::of(function)
+                .map(|variable| variable.name.to_owned())
+                .collect(),
+            // The example consumer reads only the log level.
+            None => BTreeSet::from([variables::LOG_LEVEL.name.to_owned()]),
+        };
         assert_eq!(set, wanted, "{name}");
     }
-    for (variable, users) in VARIABLES {
-        if users.is_empty() {
-            let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
-            assert!(
-                !text.contains(&format!("{variable}:")),
-                "{variable} is local-only: a deployment never sets it"
-            );
-        }
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    for variable in VARIABLES.iter().filter(|variable| variable.functions.is_empty()) {
+        assert!(
+            !text.contains(&format!("{}:", variable.name)),
+            "{} is local-only: a deployment never sets it",
+            variable.name
+        );
     }
 }
 
@@ -119,12 +125,10 @@ fn each_function_gets_exactly_the_variables_it_reads() {
 fn each_role_allows_exactly_what_its_function_does() {
     let template = template();
     let expected = |binary: &str| -> &[&str] {
-        match binary {
-            "start" => START_ACTIONS,
-            "close" => CLOSE_ACTIONS,
-            "callback" => CALLBACK_ACTIONS,
-            "consumer" => consumer::ACTIONS,
-            other => panic!("no action list for {other}"),
+        match (Function::from_name(binary), binary) {
+            (Some(function), _) => streamguard_core::app::actions(function),
+            (None, "consumer") => consumer::ACTIONS,
+            (None, other) => panic!("no action list for {other}"),
         }
     };
     for (name, binary, function) in functions(&template) {

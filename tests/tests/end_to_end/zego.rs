@@ -5,8 +5,9 @@
 use e2e::{Options, Stack, ZEGO_APP_ID, ZEGO_CALLBACK_SECRET, stack, stack_with};
 use reqwest::Method;
 use serde_json::{Value, json};
-use wire::event::{EventBody, Provider};
-use wire::zego::CallbackAuth;
+use streamguard_core::providers::zego;
+use streamguard_wire::event::EventBody;
+use streamguard_wire::zego::CallbackAuth;
 
 fn zego_start(bt_id: &str) -> Value {
     json!({"provider": "zego", "eventId": "audio_room", "type": "DIRTY_POLITY", "data": {"btId": bt_id, "lang": "en"}})
@@ -72,7 +73,7 @@ async fn a_zego_room_is_moderated_stopped_and_ended_through_the_same_queue() {
     assert!(
         events
             .iter()
-            .all(|event| event.provider == Provider::Zego && event.bt_id.as_deref() == Some("room-z"))
+            .all(|event| event.provider == "zego" && event.bt_id.as_deref() == Some("room-z"))
     );
     let EventBody::Segment(segment) = &events
         .iter()
@@ -125,7 +126,7 @@ async fn forged_stale_and_replayed_callbacks() {
     let url = format!(
         "{}/callbacks/{}",
         stack.api,
-        stack.token_for(Provider::Zego, "room-z", task["taskId"].as_str().unwrap())
+        stack.token_for(zego::ID, "room-z", task["taskId"].as_str().unwrap())
     );
     let post = |body: Value| {
         let http = stack.http.clone();
@@ -169,7 +170,7 @@ async fn url_encoded_callbacks_are_accepted() {
     let url = format!(
         "{}/callbacks/{}",
         stack.api,
-        stack.token_for(Provider::Zego, "room-z", task["taskId"].as_str().unwrap())
+        stack.token_for(zego::ID, "room-z", task["taskId"].as_str().unwrap())
     );
     let json = result_body(task_id, 3, "REJECT", ZEGO_CALLBACK_SECRET, now()).to_string();
     let encoded: String = json
@@ -214,7 +215,8 @@ async fn zego_codes_become_clear_answers() {
         .await;
     let (status, answer) = stack.start(&zego_start("room-z")).await;
     assert_eq!(status, 500);
-    assert_eq!(answer["error"]["code"], "ZEGO_CONFIGURATION");
+    assert_eq!(answer["error"]["code"], "PROVIDER_CONFIGURATION");
+    assert_eq!(answer["error"]["provider"], "zego");
 
     let (status, answer) = stack
         .start(&json!({"provider": "zego", "type": "COPYRIGHTSONGS", "data": {"btId": "room-y"}}))

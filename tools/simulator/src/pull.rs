@@ -6,8 +6,8 @@
 use crate::state::SharedState;
 use std::net::IpAddr;
 use std::time::Duration;
+use streamguard_wire::deepcleer::StreamEndCode;
 use tokio_util::sync::CancellationToken;
-use wire::deepcleer::StreamEndCode;
 
 /// Retries after the first pull attempt (reference: "Standard rtmp / http / hls: 12").
 pub const PULL_RETRIES: u32 = 12;

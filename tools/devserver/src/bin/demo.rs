@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use simulator::ControlClient;
 use std::time::Duration;
-use wire::event::{EventBody, QueueEvent};
+use streamguard_wire::event::{EventBody, QueueEvent};
 
 /// How long the simulator may take to deliver what a step waits for.
 const WAIT: Duration = Duration::from_secs(60);
@@ -31,7 +31,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let simulator = env("SIMULATOR_URL")?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(90)).build()?;
     let control = ControlClient::new(simulator, http.clone());
-    let sqs = aws_sdk_sqs::Client::new(&streamguard::app::aws_config().await);
+    let sqs = aws_sdk_sqs::Client::new(&streamguard_core::app::aws_config().await);
     let bt_id = format!("demo-room-{}", std::process::id());
 
     step(1, "the simulated DeepCleer will hear a violation in segment 3");

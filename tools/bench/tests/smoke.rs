@@ -9,12 +9,6 @@ fn moto() -> String {
     std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run through scripts/test, which starts moto server")
 }
 
-fn reference_dir() -> PathBuf {
-    std::env::var("STREAMGUARD_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference")))
-}
-
 /// `target/debug`, where scripts/test builds the function binaries.
 fn binaries() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -23,7 +17,7 @@ fn binaries() -> PathBuf {
 
 #[test]
 fn the_cpu_loops_do_the_work() {
-    let reference = cpu::reference_callback(&reference_dir()).unwrap();
+    let reference = cpu::REFERENCE_CALLBACK.to_owned();
     let padded = cpu::padded_callback(&reference, 20_000);
     assert!((19_000..21_000).contains(&padded.len()), "{}", padded.len());
     let (key, token) = cpu::key_and_token();

@@ -18,7 +18,7 @@ pub mod throughput;
 /// The SDK configuration for moto at `endpoint`, with its dummy credentials:
 /// for provisioning and for reading the queue directly.
 pub async fn moto_sdk(endpoint: &str) -> aws_config::SdkConfig {
-    streamguard::app::aws_config_loader()
+    streamguard_core::app::aws_config_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -25,13 +25,11 @@ enum Command {
     Cpu {
         #[arg(long, value_parser = ["work", "floor"])]
         mode: String,
-        /// `reference` (the reference document's example) or a size in bytes (the example padded to it).
+        /// `reference` (the documents' callback example, as the project's fixture) or a size in bytes (it padded to it).
         #[arg(long, default_value = "reference")]
         payload: String,
         #[arg(long)]
         iterations: u64,
-        #[arg(long, env = "STREAMGUARD_REFERENCE_DIR", default_value = "../shared/reference")]
-        reference_dir: PathBuf,
     },
     /// The local stack under many concurrent streams (needs moto at AWS_ENDPOINT_URL).
     Throughput {
@@ -68,12 +66,13 @@ async fn run(args: Args) -> Result<(), String> {
             mode,
             payload,
             iterations,
-            reference_dir,
         } => {
-            let reference = cpu::reference_callback(&reference_dir)?;
             let body = match payload.as_str() {
-                "reference" => reference,
-                size => cpu::padded_callback(&reference, size.parse().map_err(|_| format!("{size} is not a size"))?),
+                "reference" => cpu::REFERENCE_CALLBACK.to_owned(),
+                size => cpu::padded_callback(
+                    cpu::REFERENCE_CALLBACK,
+                    size.parse().map_err(|_| format!("{size} is not a size"))?,
+                ),
             };
             let (key, token) = cpu::key_and_token();
             let now = time::OffsetDateTime::now_utc();

@@ -6,10 +6,10 @@
 //! event.
 
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wire::event::{EventBody, QueueEvent};
+use streamguard_wire::event::{EventBody, QueueEvent};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -44,7 +44,7 @@ const ACCESS_KEY: &str = "bench-access-key";
 pub async fn run(settings: Settings) -> Result<Report, String> {
     let direct = crate::moto_sdk(&settings.aws_endpoint).await;
     let name = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let provisioned = streamguard::provision::provision(&direct, &name, &name).await?;
+    let provisioned = streamguard_core::aws::provision::provision(&direct, &name, &name).await?;
 
     let mut sim_config = simulator::Config::for_tests(ACCESS_KEY);
     sim_config.time_scale = settings.time_scale;
@@ -62,32 +62,19 @@ pub async fn run(settings: Settings) -> Result<Report, String> {
         .await
         .map_err(|error| error.to_string())?;
     let api = format!("http://{}", listener.local_addr().map_err(|error| error.to_string())?);
-    let env: HashMap<&str, String> = HashMap::from([
+    let env = streamguard_core::config::Env::from_pairs([
         ("TABLE_NAME", provisioned.table_name.clone()),
         ("QUEUE_URL", provisioned.queue_url.clone()),
         ("DEEPCLEER_BASE_URL", sim.url()),
         ("DEEPCLEER_ACCESS_KEY", ACCESS_KEY.to_owned()),
-        ("CALLBACK_TOKEN_KEY", "bench-callback-token-key-0123456789".to_owned()),
+        ("CALLBACK_TOKEN_KEY", crate::cpu::CALLBACK_TOKEN_KEY.to_owned()),
         ("CALLBACK_BASE_URL", api.clone()),
         ("DEFAULT_APP_ID", "default".to_owned()),
         ("DEFAULT_EVENT_ID", "liveAudio".to_owned()),
     ]);
-    let config =
-        streamguard::config::Config::from_lookup(|name| env.get(name).cloned()).map_err(|error| error.to_string())?;
-    let functions = devserver::Functions {
-        start: streamguard::app::control_service(&config, &direct)
-            .await
-            .map_err(|error| error.to_string())?,
-        close: streamguard::app::control_service(&config, &direct)
-            .await
-            .map_err(|error| error.to_string())?,
-        callback: streamguard::app::callback_service(&config, &direct)
-            .await
-            .map_err(|error| error.to_string())?,
-        settings: streamguard::http::HttpSettings {
-            callback_base_url: config.callback_base_url.clone(),
-        },
-    };
+    let functions = devserver::Functions::build(&env, &direct)
+        .await
+        .map_err(|error| error.to_string())?;
     let router = devserver::in_process(Arc::new(functions));
     let server = tokio::spawn(async move { devserver::serve(listener, router).await });
     let http = reqwest::Client::new();

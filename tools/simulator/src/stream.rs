@@ -10,15 +10,15 @@ use crate::scenario::Verdict;
 use crate::state::{EndCause, Provider, SharedState, TaskStatus};
 use serde_json::Value;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-use wire::deepcleer::{
+use streamguard_wire::deepcleer::{
     AudioDetail, Callback, ResponseCode, RiskDetail, RiskLabel, RiskLevel, SEGMENT_LENGTH, SegmentAuxInfo,
     StreamEndCode, StreamEndInfo,
 };
-use wire::zego::{
+use streamguard_wire::zego::{
     CallbackAuth, ZegoCallback, ZegoResultAuxInfo, ZegoResultCallback, ZegoResultDetail, ZegoRiskDetail,
     ZegoStatusAuxInfo, ZegoStatusCallback,
 };
+use tokio_util::sync::CancellationToken;
 
 /// Where the audio comes from.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use crate::common;
 
 use common::{ACCESS_KEY, harness};
 use serde_json::json;
-use wire::deepcleer::{Callback, CallbackKind, RiskLevel, StreamEndCode};
+use streamguard_wire::deepcleer::{Callback, CallbackKind, RiskLevel, StreamEndCode};
 
 #[tokio::test]
 async fn an_inaccessible_url_is_retried_twelve_times_then_ends_with_3001() {

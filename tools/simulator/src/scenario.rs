@@ -16,7 +16,7 @@
 //! stream no rule matches runs until it is closed (or its source ends).
 
 use serde::{Deserialize, Serialize};
-use wire::deepcleer::RiskLevel;
+use streamguard_wire::deepcleer::RiskLevel;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]

@@ -13,15 +13,15 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use serde_json::Value;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-use wire::deepcleer::{
+use streamguard_wire::deepcleer::{
     CloseResponse, DetailCode, MediaKind, ResponseCode, ResponseDetail, StartRequest, StreamData, StreamType,
     SyncResponse, parse_close_request, parse_start_request,
 };
-use wire::zego::{
+use streamguard_wire::zego::{
     CommonParams, START_ACTION, STOP_ACTION, StartCensorAudio, StartCensorAudioData, StopCensorAudio, ZegoCode,
     ZegoResponse,
 };
+use tokio_util::sync::CancellationToken;
 
 /// Zego documents no code for a malformed body; the simulator answers this one.
 pub const ZEGO_INVALID_PARAMETER: i64 = 1;
@@ -540,9 +540,9 @@ fn zego_invalid(detail: impl std::fmt::Display) -> ZegoResponse {
 /// Parses and validates a Zego body, naming every problem.
 fn valid_body<T: serde::de::DeserializeOwned>(
     body: &str,
-    validate: impl Fn(&T) -> Result<(), wire::Problems>,
-) -> Result<T, wire::Problems> {
-    wire::parse_with_path::<T>(body).and_then(|parsed| validate(&parsed).map(|()| parsed))
+    validate: impl Fn(&T) -> Result<(), streamguard_wire::Problems>,
+) -> Result<T, streamguard_wire::Problems> {
+    streamguard_wire::parse_with_path::<T>(body).and_then(|parsed| validate(&parsed).map(|()| parsed))
 }
 
 fn verify_zego(state: &SharedState, params: &CommonParams) -> Result<(), ZegoCode> {

@@ -6,7 +6,7 @@ use crate::common;
 use common::{Harness, WAIT, harness};
 use serde_json::{Value, json};
 use simulator::ZegoCredentials;
-use wire::zego::{CommonParams, START_ACTION, STOP_ACTION, ZegoCallback, parse_callback};
+use streamguard_wire::zego::{CommonParams, START_ACTION, STOP_ACTION, ZegoCallback, parse_callback};
 
 const APP_ID: u32 = 12345;
 const SERVER_SECRET: &str = "9193cc662a4c0ec135ec71fb57194b38";

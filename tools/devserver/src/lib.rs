@@ -2,7 +2,7 @@
 //! the same routes, dispatched to the three functions.
 //!
 //! - In-process ([`in_process`]): the functions' own handlers
-//!   (`streamguard::http::*_function`) are called with a `lambda_http`
+//!   (`streamguard_core::http::*_function`) are called with a `lambda_http`
 //!   request built from the HTTP request. Fast to start; what the local run
 //!   and most end-to-end tests use.
 //! - Through the Lambda runtime interface ([`lambda_runtime`]): each request
@@ -17,37 +17,53 @@ use axum::response::{IntoResponse, Response};
 use lambda_http::Body;
 use lambda_http::http::StatusCode;
 use std::sync::Arc;
-use streamguard::app::{CallbackService, ControlService};
-use streamguard::http::{HttpSettings, Route, route};
+use streamguard_core::app::{self, CallbackService, CloseService, StartService};
+use streamguard_core::config::Env;
+use streamguard_core::functions::Function;
+use streamguard_core::http::routes::{self, Resolution};
+use streamguard_core::init::InitError;
 
 /// API Gateway's payload limit; the handlers enforce their own, smaller ones.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// The three functions' services, built once.
 pub struct Functions {
-    pub start: ControlService,
-    pub close: ControlService,
+    pub start: StartService,
+    pub close: CloseService,
     pub callback: CallbackService,
-    pub settings: HttpSettings,
 }
 
-/// Which function serves a route, by its binary name.
-pub fn function_for(route: &Route) -> Option<&'static str> {
-    match route {
-        Route::Start | Route::GetStream(_) => Some("start"),
-        Route::CloseStream(_) | Route::CloseRequest { .. } => Some("close"),
-        Route::Callback(_) => Some("callback"),
-        Route::MethodNotAllowed | Route::NotFound => None,
+impl Functions {
+    /// Each function's service from the same environment, as each Lambda
+    /// function would build its own.
+    pub async fn build(env: &Env, sdk: &aws_config::SdkConfig) -> Result<Self, InitError> {
+        Ok(Functions {
+            start: app::start_service(env, sdk).await?,
+            close: app::close_service(env, sdk).await?,
+            callback: app::callback_service(env, sdk).await?,
+        })
     }
 }
 
-fn not_routed(route: &Route) -> Response {
-    let (status, code) = match route {
-        Route::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
-        _ => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+/// The function that serves a request, or the answer when none does (404,
+/// or 405 with `Allow`), from the one route table.
+fn function_for(request: &Request) -> Result<Function, Box<Response>> {
+    match routes::resolve(request.method().as_str(), request.uri().path()) {
+        Resolution::Matched(matched) => Ok(matched.route.function),
+        other => Err(Box::new(into_axum(streamguard_core::http::unrouted(&other)))),
+    }
+}
+
+/// An answer of the functions' handlers as axum's.
+fn into_axum(response: lambda_http::Response<Body>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes: Vec<u8> = match body {
+        Body::Empty => Vec::new(),
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(binary) => binary,
+        _ => Vec::new(),
     };
-    let body = format!(r#"{{"error":{{"code":"{code}","message":"no such route"}}}}"#);
-    (status, [("content-type", "application/json")], body).into_response()
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn read_body(request: Request) -> Result<(lambda_http::http::request::Parts, Bytes), Response> {
@@ -64,9 +80,9 @@ pub fn in_process(functions: Arc<Functions>) -> Router {
 }
 
 async fn dispatch(State(functions): State<Arc<Functions>>, request: Request) -> Response {
-    let target = route(request.method(), request.uri().path(), request.uri().query());
-    let Some(function) = function_for(&target) else {
-        return not_routed(&target);
+    let function = match function_for(&request) {
+        Ok(function) => function,
+        Err(response) => return *response,
     };
     let (parts, bytes) = match read_body(request).await {
         Ok(read) => read,
@@ -78,20 +94,12 @@ async fn dispatch(State(functions): State<Arc<Functions>>, request: Request) -> 
         Err(binary) => Body::Binary(binary.into_bytes()),
     };
     let request = lambda_http::Request::from_parts(parts, body);
-    let response = match function {
-        "start" => streamguard::http::start_function(&functions.start, &functions.settings, request).await,
-        "close" => streamguard::http::close_function(&functions.close, request).await,
-        _ => streamguard::http::callback_function(&functions.callback, request).await,
+    let Ok(response) = match function {
+        Function::Start => streamguard_core::http::start_function(&functions.start, request).await,
+        Function::Close => streamguard_core::http::close_function(&functions.close, request).await,
+        Function::Callback => streamguard_core::http::callback_function(&functions.callback, request).await,
     };
-    let Ok(response) = response;
-    let (parts, body) = response.into_parts();
-    let bytes: Vec<u8> = match body {
-        Body::Empty => Vec::new(),
-        Body::Text(text) => text.into_bytes(),
-        Body::Binary(binary) => binary,
-        _ => Vec::new(),
-    };
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+    into_axum(response)
 }
 
 /// The router that forwards to `cargo lambda watch` at `runtime_url`.
@@ -104,9 +112,9 @@ pub fn lambda_runtime(runtime_url: String) -> Router {
 
 async fn forward(State(target): State<Arc<(reqwest::Client, String)>>, request: Request) -> Response {
     let (client, runtime_url) = target.as_ref();
-    let routed = route(request.method(), request.uri().path(), request.uri().query());
-    let Some(function) = function_for(&routed) else {
-        return not_routed(&routed);
+    let function = match function_for(&request) {
+        Ok(function) => function,
+        Err(response) => return *response,
     };
     let path_and_query = request
         .uri()

@@ -4,6 +4,7 @@
 use clap::Parser;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use streamguard_core::config::Env;
 
 /// The bundle's HTTP API locally: POST /streams, GET /streams/{btId},
 /// POST /streams/{btId}/close, POST /requests/{requestId}/close, POST /callbacks/{token}.
@@ -24,7 +25,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    streamguard::telemetry::init();
+    streamguard_core::telemetry::init();
     match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -37,10 +38,10 @@ async fn main() -> std::process::ExitCode {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
-    let sdk = streamguard::app::aws_config().await;
+    let sdk = streamguard_core::app::aws_config().await;
     let mut provisioned = None;
     if let Some(name) = &args.provision {
-        let created = streamguard::provision::provision(&sdk, name, name).await?;
+        let created = streamguard_core::aws::provision::provision(&sdk, name, name).await?;
         println!("TABLE_NAME={}", created.table_name);
         println!("QUEUE_URL={}", created.queue_url);
         provisioned = Some(created);
@@ -48,23 +49,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let router = match args.lambda_runtime {
         Some(runtime_url) => devserver::lambda_runtime(runtime_url),
         None => {
-            let mut config = streamguard::config::Config::from_lookup(|name| match (name, &provisioned) {
+            let callback_base = format!("http://{address}");
+            let env = Env::from_lookup(move |name| match (name, &provisioned) {
                 ("TABLE_NAME", Some(created)) => Some(created.table_name.clone()),
                 ("QUEUE_URL", Some(created)) => Some(created.queue_url.clone()),
+                // Callbacks come back to this server unless told otherwise.
+                ("CALLBACK_BASE_URL", _) => std::env::var(name).ok().or_else(|| Some(callback_base.clone())),
                 _ => std::env::var(name).ok(),
-            })?;
-            if config.callback_base_url.is_none() {
-                config.callback_base_url = Some(format!("http://{address}"));
-            }
-            let functions = devserver::Functions {
-                start: streamguard::app::control_service(&config, &sdk).await?,
-                close: streamguard::app::control_service(&config, &sdk).await?,
-                callback: streamguard::app::callback_service(&config, &sdk).await?,
-                settings: streamguard::http::HttpSettings {
-                    callback_base_url: config.callback_base_url.clone(),
-                },
-            };
-            devserver::in_process(Arc::new(functions))
+            });
+            devserver::in_process(Arc::new(devserver::Functions::build(&env, &sdk).await?))
         }
     };
     println!("API_URL=http://{address}");

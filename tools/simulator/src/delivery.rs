@@ -5,7 +5,7 @@ use crate::clock::{wall_clock_ms, wall_clock_secs};
 use crate::state::{Attempt, Delivery, Provider, SharedState};
 use serde_json::Value;
 use std::time::Duration;
-use wire::zego::CallbackAuth;
+use streamguard_wire::zego::CallbackAuth;
 
 /// How a provider retries.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +39,7 @@ impl RetryPolicy {
     /// DeepCleer: up to 20 retries until HTTP 200.
     pub fn deepcleer(backoff: Duration) -> Self {
         RetryPolicy {
-            retries: wire::deepcleer::CALLBACK_RETRIES,
+            retries: streamguard_wire::deepcleer::CALLBACK_RETRIES,
             backoff: Backoff::Fixed(backoff),
             success: |status| status == 200,
         }
@@ -48,7 +48,7 @@ impl RetryPolicy {
     /// Zego: up to 5 retries at 2, 4, 8, 16, 32 s until any 2xx.
     pub fn zego() -> Self {
         RetryPolicy {
-            retries: wire::zego::CALLBACK_RETRIES,
+            retries: streamguard_wire::zego::CALLBACK_RETRIES,
             backoff: Backoff::Doubling(Duration::from_secs(2)),
             success: |status| (200..300).contains(&status),
         }

@@ -62,9 +62,9 @@ pub struct Simulator {
 /// All routes, for serving and for route listings.
 pub fn router(state: SharedState) -> Router {
     Router::new()
-        .route(wire::deepcleer::START_PATH, post(api::start))
-        .route(wire::deepcleer::CLOSE_AUDIO_PATH, post(api::close_audio))
-        .route(wire::deepcleer::CLOSE_VIDEO_PATH, post(api::close_video))
+        .route(streamguard_wire::deepcleer::START_PATH, post(api::start))
+        .route(streamguard_wire::deepcleer::CLOSE_AUDIO_PATH, post(api::close_audio))
+        .route(streamguard_wire::deepcleer::CLOSE_VIDEO_PATH, post(api::close_video))
         .route("/", post(api::zego))
         .route("/_sim/health", get(control::health))
         .route("/_sim/scenario", get(control::get_scenario).put(control::put_scenario))

@@ -4,22 +4,24 @@
 //! start-up excluded, repeatable whatever else the machine is doing.
 
 use serde_json::Value;
-use streamguard::domain::{CallbackKey, TaskRef};
-use wire::deepcleer::{Callback, CallbackKind};
-use wire::event::{Provider, QueueEvent, TaskContext};
+use streamguard_core::domain::events::{self, TaskContext};
+use streamguard_core::domain::provider::Reading;
+use streamguard_core::domain::{CallbackKey, TaskRef};
+use streamguard_core::ports::CallbackReader;
+use streamguard_core::providers::deepcleer::{self, DeepCleerCallbacks};
 
-/// The work: verify the token, parse, decide, build and serialise the event.
-/// Returns the event's size so nothing is optimised away.
+/// The work: verify the token, read the body with the provider's reader,
+/// build and serialise the event, as the callback function does. Returns the
+/// event's size so nothing is optimised away.
 pub fn callback_work(key: &CallbackKey, token: &str, body: &str, now: time::OffsetDateTime) -> usize {
     let task = key.verify(token).expect("a valid token");
-    let callback: Callback = serde_json::from_str(body).expect("a callback");
-    match callback.kind() {
-        CallbackKind::Segment(detail) => {
+    match DeepCleerCallbacks.read(body.as_bytes(), now).expect("a callback") {
+        Reading::Segment(segment) => {
             let context = TaskContext {
                 bt_id: Some(task.bt_id),
                 task_known: true,
             };
-            let event = QueueEvent::deepcleer_segment(&callback, detail, &context, now);
+            let event = events::segment_event(task.provider, &segment, &context, now);
             serde_json::to_string(&event).expect("serialisable").len()
         }
         _ => 0,
@@ -41,21 +43,16 @@ pub const CALLBACK_TOKEN_KEY: &str = "bench-callback-token-key-0123456789";
 pub fn key_and_token() -> (CallbackKey, String) {
     let key = CallbackKey::new(CALLBACK_TOKEN_KEY.as_bytes()).expect("long enough");
     let token = key.sign(&TaskRef {
-        provider: Provider::Deepcleer,
+        provider: deepcleer::ID,
         bt_id: "1637847086612".into(),
         task_id: "9f58178ba8034902c6028c728bc6f6e4".into(),
     });
     (key, token)
 }
 
-/// The reference document's callback example, extracted from the provider reference.
-pub fn reference_callback(reference_dir: &std::path::Path) -> Result<String, String> {
-    let path = reference_dir.join("deepcleer-audio-stream-request.txt");
-    let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))?;
-    wire::reference::json_after(&text, "Callback Example")
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{}: no Callback Example JSON", path.display()))
-}
+/// The segment callback of the documents' example (the project's fixture of it).
+pub const REFERENCE_CALLBACK: &str =
+    include_str!("../../../shared/wire/tests/fixtures/deepcleer/callback-segment.json");
 
 /// The reference callback grown to about `bytes` by the echoed request
 /// (`requestParams`), as the real service sends it.

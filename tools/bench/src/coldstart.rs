@@ -116,7 +116,8 @@ pub fn cases(callback_token: &str) -> [Case; 3] {
 /// AWS variables, and a log level that keeps the warm-up line.
 pub async fn environment(endpoint: &str) -> Result<Vec<(String, String)>, String> {
     let name = format!("coldstart-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let provisioned = streamguard::provision::provision(&crate::moto_sdk(endpoint).await, &name, &name).await?;
+    let provisioned =
+        streamguard_core::aws::provision::provision(&crate::moto_sdk(endpoint).await, &name, &name).await?;
     Ok([
         ("TABLE_NAME", provisioned.table_name.as_str()),
         ("QUEUE_URL", provisioned.queue_url.as_str()),
@@ -128,7 +129,7 @@ pub async fn environment(endpoint: &str) -> Result<Vec<(String, String)>, String
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         // Warnings, and the init line that reports the connection warm-up.
-        ("LOG_LEVEL", "warn,streamguard::app=info"),
+        ("LOG_LEVEL", "warn,streamguard_core::app=info"),
     ]
     .iter()
     .map(|(name, value)| (name.to_string(), value.to_string()))
