@@ -195,7 +195,7 @@ pub async fn stack_with(options: Options) -> Stack {
         queue_url: provisioned.queue_url,
         chaos: proxies[2].clone(),
         proxies,
-        key: CallbackKey::new(CALLBACK_KEY.as_bytes()).unwrap(),
+        key: CallbackKey::new(CALLBACK_KEY.as_bytes(), streamguard_core::providers::REGISTERED).unwrap(),
         server,
     }
 }

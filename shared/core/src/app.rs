@@ -35,7 +35,8 @@ pub const START_ACTIONS: &[&str] = &[
     "dynamodb:UpdateItem",
     "ssm:GetParameter",
 ];
-/// The AWS actions `close` makes (close by requestId queries the `byRequestId` index).
+/// The AWS actions `close` makes (close by requestId queries the
+/// `byRequestId` index; secrets: the providers' credentials).
 pub const CLOSE_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:Query",
@@ -108,7 +109,7 @@ pub fn aws_config_loader() -> aws_config::ConfigLoader {
 
 async fn callback_key(env: &Env, secrets: &Secrets<'_>) -> Result<CallbackKey, InitError> {
     let secret = secrets.resolve(&config::callback_key(env)?).await?;
-    CallbackKey::new(secret.expose().as_bytes()).map_err(|problem| InitError::Secret {
+    CallbackKey::new(secret.expose().as_bytes(), providers::REGISTERED).map_err(|problem| InitError::Secret {
         name: "callback-token key".into(),
         problem: problem.into(),
     })
@@ -135,7 +136,7 @@ async fn open_connections(connections: impl std::future::Future<Output = ()>) {
 /// The service of the `start` function.
 pub async fn start_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<StartService, InitError> {
     let secrets = Secrets::new(sdk);
-    let providers = providers::controls(env, &secrets, Arc::new(HttpTransport::default()), Function::Start).await?;
+    let providers = providers::starts(env, &secrets, Arc::new(HttpTransport::default())).await?;
     let callbacks = CallbackUrls {
         key: callback_key(env, &secrets).await?,
         base: config::callback_base_url(env)?,
@@ -155,7 +156,7 @@ pub async fn start_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<Sta
 /// The service of the `close` function.
 pub async fn close_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<CloseService, InitError> {
     let secrets = Secrets::new(sdk);
-    let providers = providers::controls(env, &secrets, Arc::new(HttpTransport::default()), Function::Close).await?;
+    let providers = providers::stops(env, &secrets, Arc::new(HttpTransport::default()), Function::Close).await?;
     let policy = ClosePolicy::from_env(env)?;
     let store = store(env, sdk)?;
     open_connections(store.warm_up()).await;

@@ -3,7 +3,7 @@
 //! (`crate::providers`) in production and end-to-end tests; in-memory fakes
 //! in unit tests (`crate::memory`), which pass the same conformance suite.
 
-use crate::domain::provider::{ProviderId, ProviderTask, ReadError, Reading, StartProblem, Stop, Submission};
+use crate::domain::provider::{Media, ProviderId, ProviderTask, ReadError, Reading, StartProblem, Stop, Submission};
 use crate::domain::task::{Published, StreamEnd, Task};
 use std::future::Future;
 use std::pin::Pin;
@@ -125,11 +125,15 @@ pub trait EventQueue: Send + Sync {
     fn publish(&self, event: &QueueEvent) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
-/// A provider's control API: what start, close and the watchdog call. One
-/// implementation per provider (`crate::providers`); a trait object, because
-/// a deployment holds several and a start picks one.
-pub trait ProviderControl: Send + Sync {
+/// Something that belongs to one provider.
+pub trait Provider: Send + Sync {
     fn id(&self) -> ProviderId;
+}
+
+/// A provider's start: what the start function calls. One implementation
+/// per provider (`crate::providers`); a trait object, because a deployment
+/// holds several and a start picks one.
+pub trait ProviderStart: Provider {
     /// Whether the provider recognises a resubmitted start as a duplicate of
     /// the running task, so that a start whose answer was lost may be sent
     /// again (otherwise a resubmission would run the stream twice).
@@ -143,14 +147,19 @@ pub trait ProviderControl: Send + Sync {
         start: &'a StartBody,
         callback_url: &'a str,
     ) -> BoxFuture<'a, Result<Submission, ProviderError>>;
+}
+
+/// A provider's stop: what close and the watchdog call.
+pub trait ProviderStop: Provider {
+    /// Whether it can stop a task of this medium.
+    fn stops(&self, media: Media) -> bool;
     /// Stops a task at the provider.
     fn stop<'a>(&'a self, task: &'a ProviderTask) -> BoxFuture<'a, Result<Stop, ProviderError>>;
 }
 
 /// A provider's callback format: what the callback function reads. It calls
 /// no provider, so it holds no provider credentials.
-pub trait CallbackReader: Send + Sync {
-    fn id(&self) -> ProviderId;
+pub trait CallbackReader: Provider {
     /// Reads a callback body (checking the provider's own signature, where it
     /// signs its callbacks) into a neutral reading.
     fn read(&self, body: &[u8], now: OffsetDateTime) -> Result<Reading, ReadError>;
@@ -171,53 +180,76 @@ impl Clock for SystemClock {
     }
 }
 
-/// The providers a function may call, and the deployment's default.
-#[derive(Clone)]
-pub struct Providers {
+/// The configured providers of one port (starts, stops, callback readers),
+/// the names the bundle knows, and the deployment's default.
+pub struct Configured<T: ?Sized> {
     default: ProviderId,
-    controls: Vec<Arc<dyn ProviderControl>>,
+    known: &'static [ProviderId],
+    members: Vec<Arc<T>>,
 }
 
-impl std::fmt::Debug for Providers {
+/// The providers a start may use.
+pub type Starts = Configured<dyn ProviderStart>;
+/// The providers close and the watchdog may stop tasks at.
+pub type Stops = Configured<dyn ProviderStop>;
+/// The callback formats the callback function reads.
+pub type Readers = Configured<dyn CallbackReader>;
+
+impl<T: ?Sized> Clone for Configured<T> {
+    fn clone(&self) -> Self {
+        Configured {
+            default: self.default,
+            known: self.known,
+            members: self.members.clone(),
+        }
+    }
+}
+
+impl<T: ?Sized + Provider> std::fmt::Debug for Configured<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<ProviderId> = self.controls.iter().map(|control| control.id()).collect();
-        f.debug_struct("Providers")
+        f.debug_struct("Configured")
             .field("default", &self.default)
-            .field("configured", &ids)
+            .field("configured", &self.configured())
             .finish()
     }
 }
 
-impl Providers {
-    /// The configured providers; the default must be one of them.
-    pub fn new(default: ProviderId, controls: Vec<Arc<dyn ProviderControl>>) -> Result<Self, String> {
-        if !controls.iter().any(|control| control.id() == default) {
-            return Err(format!("the default provider {default} is not configured"));
+impl<T: ?Sized + Provider> Configured<T> {
+    /// `members` of the providers `known` to the bundle; `default` need not
+    /// be among them (a request that relies on it is then refused, naming it).
+    pub fn new(default: ProviderId, known: &'static [ProviderId], members: Vec<Arc<T>>) -> Self {
+        Configured {
+            default,
+            known,
+            members,
         }
-        Ok(Providers { default, controls })
     }
 
     pub fn default_id(&self) -> ProviderId {
         self.default
     }
 
-    /// The control API of a configured provider.
-    pub fn get(&self, id: ProviderId) -> Option<&dyn ProviderControl> {
-        self.controls
+    /// The names the bundle knows (whether configured here or not).
+    pub fn known(&self) -> &'static [ProviderId] {
+        self.known
+    }
+
+    /// A configured provider.
+    pub fn get(&self, id: ProviderId) -> Option<&T> {
+        self.members
             .iter()
-            .find(|control| control.id() == id)
-            .map(|control| control.as_ref())
+            .find(|member| member.id() == id)
+            .map(|member| member.as_ref())
+    }
+
+    /// Every configured provider, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.members.iter().map(|member| member.as_ref())
     }
 
     /// The provider a caller named (`field` for the problem), or the default.
-    pub fn choose(&self, named: Option<&str>, field: &str) -> Result<&dyn ProviderControl, Problem> {
-        let id = match named {
-            None => self.default,
-            Some(name) => ProviderId::parse(name).map_err(|unknown| Problem {
-                field: field.into(),
-                rule: unknown.to_string(),
-            })?,
-        };
+    pub fn choose(&self, named: Option<&str>, field: &str) -> Result<&T, Problem> {
+        let id = self.read(named, field)?;
         self.get(id).ok_or_else(|| Problem {
             field: field.into(),
             rule: format!(
@@ -227,34 +259,23 @@ impl Providers {
         })
     }
 
+    /// The provider a caller named, or the default, as a name the bundle knows.
+    pub fn read(&self, named: Option<&str>, field: &str) -> Result<ProviderId, Problem> {
+        match named {
+            None => Ok(self.default),
+            Some(name) => ProviderId::find(name, self.known).map_err(|unknown| Problem {
+                field: field.into(),
+                rule: unknown.to_string(),
+            }),
+        }
+    }
+
     fn configured(&self) -> String {
-        let ids: Vec<&str> = self.controls.iter().map(|control| control.id().as_str()).collect();
-        ids.join(", ")
-    }
-}
-
-/// The callback formats the callback function reads.
-#[derive(Clone, Default)]
-pub struct Readers {
-    readers: Vec<Arc<dyn CallbackReader>>,
-}
-
-impl std::fmt::Debug for Readers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<ProviderId> = self.readers.iter().map(|reader| reader.id()).collect();
-        f.debug_list().entries(ids).finish()
-    }
-}
-
-impl Readers {
-    pub fn new(readers: Vec<Arc<dyn CallbackReader>>) -> Self {
-        Readers { readers }
-    }
-
-    pub fn get(&self, id: ProviderId) -> Option<&dyn CallbackReader> {
-        self.readers
-            .iter()
-            .find(|reader| reader.id() == id)
-            .map(|reader| reader.as_ref())
+        let ids: Vec<&str> = self.members.iter().map(|member| member.id().as_str()).collect();
+        if ids.is_empty() {
+            "none".to_owned()
+        } else {
+            ids.join(", ")
+        }
     }
 }

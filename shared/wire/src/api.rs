@@ -25,7 +25,7 @@ impl StartBody {
     pub fn parse(json: &str) -> Result<Self, Problems> {
         let mut request = parse_start_request(json)?;
         let provider = match request.other.remove("provider") {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(Value::String(name)) => Some(name),
             Some(other) => {
                 return Err(Problems(vec![Problem {
@@ -82,8 +82,10 @@ mod tests {
         assert_eq!(body.bt_id(), "room-1");
         assert!(!body.reports_every_segment());
         assert!(body.reports_stream_end(), "on unless the caller says 0");
-        let problems = StartBody::parse(r#"{"provider": 7}"#).unwrap_err();
-        assert!(problems.names("provider"), "{problems}");
+        for not_a_name in [r#"{"provider": 7}"#, r#"{"provider": null}"#] {
+            let problems = StartBody::parse(not_a_name).unwrap_err();
+            assert!(problems.names("provider"), "{problems}");
+        }
     }
 
     #[test]

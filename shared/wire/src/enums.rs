@@ -7,7 +7,8 @@
 
 /// A string vocabulary: `string_enum!(Name "what it is" { Variant => "WIRE", ... })`.
 ///
-/// Parsing is exact unless `@case_insensitive` is given before the name.
+/// Parsing is exact unless `@case_insensitive` is given before the name
+/// (then case and surrounding space are ignored).
 macro_rules! string_enum {
     ($(#[$meta:meta])* @case_insensitive $name:ident $what:literal { $($body:tt)* }) => {
         string_enum!(@impl true, $(#[$meta])* $name $what { $($body)* });
@@ -38,9 +39,11 @@ macro_rules! string_enum {
                 }
             }
 
-            /// Parses a wire value; never fails.
+            /// Parses a wire value; never fails. A case-insensitive vocabulary
+            /// also ignores surrounding space; an unknown value is kept as given.
             pub fn parse(value: &str) -> Self {
-                $(if (if $ci { value.eq_ignore_ascii_case($wire) } else { value == $wire }) { return $name::$variant; })+
+                let read = if $ci { value.trim() } else { value };
+                $(if (if $ci { read.eq_ignore_ascii_case($wire) } else { read == $wire }) { return $name::$variant; })+
                 $name::Unknown(value.to_owned())
             }
 

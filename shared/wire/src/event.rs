@@ -9,7 +9,7 @@
 //! never by copying the echoed request.
 
 /// The disposition vocabulary and label shape every provider's segments are read into.
-pub use crate::deepcleer::{RiskLabel, RiskLevel};
+pub use crate::verdict::{RiskLabel, RiskLevel};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;

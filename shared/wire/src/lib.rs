@@ -8,6 +8,8 @@
 //!   signed common query parameters, and the signed callbacks.
 //! - [`api`]: streamguard's own start body, which every provider maps from.
 //! - [`event`]: the versioned event streamguard publishes to its queue.
+//! - [`verdict`]: the engine's disposition vocabulary and segment ids, shared
+//!   by every provider.
 //! - [`redact`]: removing secrets from what providers echo.
 //!
 //! No I/O happens here. Outgoing messages are validated with every problem
@@ -42,6 +44,7 @@ pub mod deepcleer;
 pub mod event;
 pub mod redact;
 pub mod reference;
+pub mod verdict;
 pub mod zego;
 
 #[cfg(test)]

@@ -103,7 +103,9 @@ async fn a_forged_callback_is_401_and_writes_nothing() {
                       "code": 1100, "audioDetail": {"riskLevel": "REJECT"}});
     let items_before = stack.items_for("room-1").await;
     let genuine = stack.token("room-1", task["taskId"].as_str().unwrap());
-    let other_key = streamguard_core::domain::CallbackKey::new(b"someone-else's-key-000").unwrap();
+    let other_key =
+        streamguard_core::domain::CallbackKey::new(b"someone-else's-key-000", streamguard_core::providers::REGISTERED)
+            .unwrap();
     let forged_tokens = [
         "no-token".to_owned(),
         format!("{}x", &genuine[..genuine.len() - 1]),

@@ -5,6 +5,7 @@
 
 mod aws_calls;
 mod callbacks;
+mod configuration;
 mod lambda_runtime;
 mod openapi;
 mod store;

@@ -167,7 +167,7 @@ async fn a_1902_from_the_provider_is_a_400_with_its_message() {
         .await;
     let (status, answer) = stack.start(&agora("room-1")).await;
     assert_eq!(status, 400);
-    assert_eq!(answer["error"]["code"], "PROVIDER_INVALID_REQUEST");
+    assert_eq!(answer["error"]["code"], "PROVIDER_INVALID_PARAMETERS");
     assert_eq!(answer["error"]["provider"], "deepcleer");
     assert!(
         answer["error"]["message"]
@@ -186,7 +186,7 @@ async fn an_unauthorized_access_key_is_a_configuration_error() {
     .await;
     let (status, answer) = stack.start(&agora("room-1")).await;
     assert_eq!(status, 500);
-    assert_eq!(answer["error"]["code"], "PROVIDER_CONFIGURATION");
+    assert_eq!(answer["error"]["code"], "PROVIDER_UNAUTHORIZED");
     assert!(answer["error"]["message"].as_str().unwrap().contains("accessKey"));
     assert!(
         !answer.to_string().contains("wrong-key"),

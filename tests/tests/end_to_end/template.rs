@@ -93,23 +93,62 @@ fn the_template_serves_exactly_the_routes_of_the_code() {
     );
 }
 
+/// A template parameter's default, when `name` names a parameter.
+fn parameter_default<'a>(template: &'a Yaml, name: &str) -> Option<&'a Yaml> {
+    let parameter = &template["Parameters"][name];
+    (!parameter.is_badvalue()).then(|| &parameter["Default"])
+}
+
 #[test]
-fn each_function_gets_exactly_the_variables_it_reads() {
+fn each_function_gets_only_the_variables_it_reads_and_every_one_without_a_default() {
     let template = template();
-    let global = keys(&template["Globals"]["Function"]["Environment"]["Variables"]);
+    let global = &template["Globals"]["Function"]["Environment"]["Variables"];
     for (name, binary, function) in functions(&template) {
-        let set: BTreeSet<String> = global
-            .union(&keys(&function["Properties"]["Environment"]["Variables"]))
-            .cloned()
-            .collect();
-        let wanted: BTreeSet<String> = match Function::from_name(&binary) {
+        let environment = &function["Properties"]["Environment"]["Variables"];
+        let set: BTreeSet<String> = keys(global).union(&keys(environment)).cloned().collect();
+        let reads: BTreeSet<String> = match Function::from_name(&binary) {
             Some(function) => variables::of(function)
                 .map(|variable| variable.name.to_owned())
                 .collect(),
             // The example consumer reads only the log level.
             None => BTreeSet::from([variables::LOG_LEVEL.name.to_owned()]),
         };
-        assert_eq!(set, wanted, "{name}");
+        let unread: Vec<_> = set.difference(&reads).collect();
+        assert!(
+            unread.is_empty(),
+            "{name} is given variables it does not read: {unread:?}"
+        );
+        for variable in VARIABLES.iter().filter(|variable| reads.contains(variable.name)) {
+            let value = if environment[variable.name].is_badvalue() {
+                &global[variable.name]
+            } else {
+                &environment[variable.name]
+            };
+            match variable.default {
+                None => assert!(
+                    !value.is_badvalue(),
+                    "{name}: {} has no default and must be set",
+                    variable.name
+                ),
+                // A default lives in the variable table: the template only passes parameters on.
+                Some(default) if !value.is_badvalue() => {
+                    let text = value.as_str().unwrap_or_default();
+                    match parameter_default(&template, text) {
+                        Some(parameter) => assert_eq!(
+                            parameter.as_str(),
+                            Some(default),
+                            "{name}: the parameter behind {} defaults to the table's default",
+                            variable.name
+                        ),
+                        None => panic!(
+                            "{name}: {} is set to the literal {text:?}; its default is in the table",
+                            variable.name
+                        ),
+                    }
+                }
+                Some(_) => {}
+            }
+        }
     }
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     for variable in VARIABLES.iter().filter(|variable| variable.functions.is_empty()) {
@@ -119,6 +158,22 @@ fn each_function_gets_exactly_the_variables_it_reads() {
             variable.name
         );
     }
+}
+
+#[test]
+fn the_provider_parameter_allows_exactly_the_registered_providers() {
+    let template = template();
+    let allowed: Vec<&str> = template["Parameters"]["Provider"]["AllowedValues"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_str().unwrap())
+        .collect();
+    let registered: Vec<&str> = streamguard_core::providers::REGISTERED
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
+    assert_eq!(allowed, registered);
 }
 
 #[test]

@@ -215,7 +215,7 @@ async fn zego_codes_become_clear_answers() {
         .await;
     let (status, answer) = stack.start(&zego_start("room-z")).await;
     assert_eq!(status, 500);
-    assert_eq!(answer["error"]["code"], "PROVIDER_CONFIGURATION");
+    assert_eq!(answer["error"]["code"], "ZEGO_CONFIGURATION");
     assert_eq!(answer["error"]["provider"], "zego");
 
     let (status, answer) = stack

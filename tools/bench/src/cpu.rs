@@ -41,7 +41,8 @@ pub const CALLBACK_TOKEN_KEY: &str = "bench-callback-token-key-0123456789";
 
 /// A key and a token for the benchmark.
 pub fn key_and_token() -> (CallbackKey, String) {
-    let key = CallbackKey::new(CALLBACK_TOKEN_KEY.as_bytes()).expect("long enough");
+    let key =
+        CallbackKey::new(CALLBACK_TOKEN_KEY.as_bytes(), streamguard_core::providers::REGISTERED).expect("long enough");
     let token = key.sign(&TaskRef {
         provider: deepcleer::ID,
         bt_id: "1637847086612".into(),

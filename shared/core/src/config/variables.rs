@@ -38,7 +38,7 @@ macro_rules! variables {
 variables! {
     TABLE_NAME: ALL, None, "the DynamoDB table of tasks and published events (required)";
     QUEUE_URL: &[Callback], None, "the SQS queue events go to (required by callback); FIFO when it ends in `.fifo`";
-    CALLBACK_TOKEN_KEY_PARAMETER: ALL, None, "SSM SecureString holding the key that signs callback tokens (at least 16 bytes); this or `CALLBACK_TOKEN_KEY` is required";
+    CALLBACK_TOKEN_KEY_PARAMETER: &[Start, Callback], None, "SSM SecureString holding the key that signs callback tokens (at least 16 bytes); this or `CALLBACK_TOKEN_KEY` is required";
     CALLBACK_TOKEN_KEY: LOCAL, None, "the callback-token key itself (local runs)";
     CALLBACK_BASE_URL: &[Start], None, "public base URL of the callback route; derived from the request's host when unset";
     PROVIDER: &[Start, Close], Some("deepcleer"), "the deployment's provider (`deepcleer` or `zego`); a start may name another, a close by provider task id uses it";

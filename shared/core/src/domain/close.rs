@@ -6,7 +6,7 @@ use super::policy::ClosePolicy;
 use super::provider::{Media, ProviderTask, Stop};
 use super::task::{Task, TaskStatus};
 use super::view::TaskView;
-use crate::ports::{Clock, ProviderControl, ProviderError, Providers, TaskStore};
+use crate::ports::{Clock, ProviderError, ProviderStop, Stops, TaskStore};
 use streamguard_wire::Problems;
 
 /// The outcome of a close.
@@ -25,7 +25,7 @@ pub struct Closed {
 pub struct Closer<S, C> {
     pub store: S,
     pub clock: C,
-    pub providers: Providers,
+    pub providers: Stops,
     pub policy: ClosePolicy,
 }
 
@@ -40,19 +40,37 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
         self.close_task(task).await
     }
 
-    /// `POST /requests/{requestId}/close`: a task the table knows is closed as
-    /// such; any other id is stopped at the named provider (the default when
-    /// none is named).
-    pub async fn close_request(&self, request_id: &str, media: Media, provider: Option<&str>) -> Result<Closed, Error> {
+    /// `POST /requests/{requestId}/close`: a task the table knows (of the
+    /// named provider, when one is named) is closed as such; any other id is
+    /// stopped at the named provider, else the deployment's, else one that
+    /// stops tasks of that medium.
+    pub async fn close_request(&self, request_id: &str, media: Media, named: Option<&str>) -> Result<Closed, Error> {
+        let invalid = |problem| Error::Invalid(Problems(vec![problem]));
+        let named = named
+            .map(|_| self.providers.read(named, "provider"))
+            .transpose()
+            .map_err(invalid)?;
         if media == Media::Audio
             && let Some(task) = self.store.find_by_request_id(request_id).await?
+            && named.is_none_or(|provider| provider == task.provider)
         {
             return self.close_task(task).await;
         }
-        let provider = self
-            .providers
-            .choose(provider, "provider")
-            .map_err(|problem| Error::Invalid(Problems(vec![problem])))?;
+        let provider = match named {
+            Some(id) => self.providers.choose(Some(id.as_str()), "provider").map_err(invalid)?,
+            None => self
+                .providers
+                .get(self.providers.default_id())
+                .filter(|provider| provider.stops(media))
+                .or_else(|| self.providers.iter().find(|provider| provider.stops(media)))
+                .ok_or_else(|| Error::Configuration(format!("no configured provider stops {media:?} tasks")))?,
+        };
+        if !provider.stops(media) {
+            return Err(invalid(streamguard_wire::Problem {
+                field: "media".into(),
+                rule: format!("{} has no {media:?} tasks to stop", provider.id()),
+            }));
+        }
         let task = ProviderTask {
             id: request_id.to_owned(),
             media,
@@ -109,14 +127,14 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
     }
 
     /// Stops `task` with bounded retries on timeouts and transient refusals.
-    async fn stop(&self, provider: &dyn ProviderControl, task: &ProviderTask) -> Result<(), Error> {
+    async fn stop(&self, provider: &dyn ProviderStop, task: &ProviderTask) -> Result<(), Error> {
         let mut last = Error::ProviderTimeout {
             provider: provider.id(),
         };
         for attempt in 1..=self.policy.attempts.max(1) {
             match provider.stop(task).await {
                 Ok(Stop::Stopped) => return Ok(()),
-                Ok(Stop::Refused(refusal)) if refusal.is_transient() => {
+                Ok(Stop::Refused(refusal)) if refusal.transient => {
                     tracing::warn!(id = %task.id, attempt, %refusal, "stop refused for now; retrying");
                     last = Error::Refused(refusal);
                 }

@@ -9,20 +9,33 @@ use std::time::Duration;
 use streamguard_wire::Problems;
 use streamguard_wire::event::{SegmentEvent, StreamEndEvent};
 
-/// A provider's name, as tasks, tokens and events carry it. Only the
-/// registry makes one from text ([`ProviderId::parse`], in
-/// `crate::providers`): one place decides which names exist.
+/// A provider's name, as tasks, tokens and events carry it. Which names
+/// exist is the registry's list (`crate::providers::REGISTERED`), handed to
+/// whatever must read a name; [`ProviderId::find`] is the one place a name
+/// is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProviderId(&'static str);
 
 impl ProviderId {
-    /// For the registry and the provider modules: declares a provider's name.
+    /// For the provider modules: declares a provider's name.
     pub(crate) const fn declare(name: &'static str) -> Self {
         ProviderId(name)
     }
 
     pub fn as_str(self) -> &'static str {
         self.0
+    }
+
+    /// The provider of this name among `known`; an unknown name is an error, never a default.
+    pub fn find(name: &str, known: &[ProviderId]) -> Result<ProviderId, UnknownProvider> {
+        known
+            .iter()
+            .copied()
+            .find(|id| id.as_str() == name)
+            .ok_or_else(|| UnknownProvider {
+                name: name.to_owned(),
+                known: known.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", "),
+            })
     }
 }
 
@@ -76,23 +89,23 @@ pub enum RefusalClass {
     Configuration,
 }
 
-/// A provider's refusal, with its own code and message.
+/// A provider's refusal: its own code, how the domain and the caller should
+/// take it, and what the caller is told.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{provider} refused ({code}): {message}")]
+#[error("{message}")]
 pub struct Refusal {
     pub provider: ProviderId,
+    /// The provider's own code.
     pub code: i64,
+    /// The API's stable name for this refusal (`error.code`).
+    pub label: &'static str,
+    /// What the caller is told (the provider's words, and what to check).
     pub message: String,
     pub class: RefusalClass,
     /// When the provider says how long to wait.
     pub retry_after: Option<Duration>,
-}
-
-impl Refusal {
-    /// Whether trying the same call again may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self.class, RefusalClass::RateLimited | RefusalClass::ProviderFailing)
-    }
+    /// Whether the provider advises making the same call again (a stop is retried).
+    pub transient: bool,
 }
 
 /// What a provider answered to a start.

@@ -22,7 +22,7 @@ use super::provider::{ProviderId, StartProblem, Submission};
 use super::task::Task;
 use super::token::{CallbackKey, TaskRef};
 use super::view::{self, TaskView};
-use crate::ports::{Claim, Clock, ProviderControl, ProviderError, Providers, TaskStore};
+use crate::ports::{Claim, Clock, ProviderError, ProviderStart, Starts, TaskStore};
 use streamguard_wire::Problems;
 use streamguard_wire::api::StartBody;
 use time::OffsetDateTime;
@@ -71,7 +71,7 @@ impl CallbackUrls {
 pub struct Starter<S, C> {
     pub store: S,
     pub clock: C,
-    pub providers: Providers,
+    pub providers: Starts,
     pub callbacks: CallbackUrls,
     pub policy: StartPolicy,
 }
@@ -100,7 +100,7 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
 
     /// Every problem with the body at once: the bundle's own rules, then the
     /// provider's, with a callback URL of the final shape (only its token differs).
-    fn check(&self, provider: &dyn ProviderControl, body: &StartBody, callback_base: &str) -> Result<(), Error> {
+    fn check(&self, provider: &dyn ProviderStart, body: &StartBody, callback_base: &str) -> Result<(), Error> {
         let mut problems = body.owned_field_problems();
         let placeholder = TaskRef {
             provider: provider.id(),
@@ -151,7 +151,7 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
 
     async fn submit(
         &self,
-        provider: &dyn ProviderControl,
+        provider: &dyn ProviderStart,
         task: Task,
         body: &StartBody,
         callback_base: &str,
@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn callback_urls_carry_a_signed_token() {
         let urls = CallbackUrls {
-            key: CallbackKey::new(b"0123456789abcdef-test-key").unwrap(),
+            key: CallbackKey::new(b"0123456789abcdef-test-key", crate::providers::REGISTERED).unwrap(),
             base: None,
         };
         let task = TaskRef {

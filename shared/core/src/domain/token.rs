@@ -25,9 +25,13 @@ pub enum TokenError {
     BadSignature,
 }
 
-/// The secret that signs callback tokens. `Debug` never prints it.
+/// The secret that signs callback tokens, and the provider names a token may
+/// carry. `Debug` never prints the secret.
 #[derive(Clone)]
-pub struct CallbackKey(Vec<u8>);
+pub struct CallbackKey {
+    secret: Vec<u8>,
+    known: &'static [ProviderId],
+}
 
 impl std::fmt::Debug for CallbackKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,17 +42,20 @@ impl std::fmt::Debug for CallbackKey {
 const VERSION: &str = "v1";
 
 impl CallbackKey {
-    /// At least 16 bytes of secret.
-    pub fn new(secret: &[u8]) -> Result<Self, &'static str> {
+    /// At least 16 bytes of secret; `known`, the providers a token may name.
+    pub fn new(secret: &[u8], known: &'static [ProviderId]) -> Result<Self, &'static str> {
         if secret.len() < 16 {
             Err("the callback-token key must be at least 16 bytes")
         } else {
-            Ok(CallbackKey(secret.to_vec()))
+            Ok(CallbackKey {
+                secret: secret.to_vec(),
+                known,
+            })
         }
     }
 
     fn mac(&self, unsigned: &str) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(unsigned.as_bytes());
         mac
     }
@@ -78,7 +85,7 @@ impl CallbackKey {
         else {
             return Err(TokenError::Malformed);
         };
-        let provider = ProviderId::parse(provider).map_err(|_| TokenError::Malformed)?;
+        let provider = ProviderId::find(provider, self.known).map_err(|_| TokenError::Malformed)?;
         let bt_id = URL_SAFE_NO_PAD
             .decode(bt_id)
             .ok()
@@ -98,7 +105,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn key() -> CallbackKey {
-        CallbackKey::new(b"0123456789abcdef-test-key").unwrap()
+        CallbackKey::new(b"0123456789abcdef-test-key", crate::providers::REGISTERED).unwrap()
     }
 
     fn task(bt_id: &str) -> TaskRef {
@@ -124,7 +131,7 @@ mod tests {
     #[test]
     fn forged_or_damaged_tokens_are_refused() {
         let token = key().sign(&task("room-1"));
-        let other_key = CallbackKey::new(b"another-secret-key-000").unwrap();
+        let other_key = CallbackKey::new(b"another-secret-key-000", crate::providers::REGISTERED).unwrap();
         assert_eq!(other_key.verify(&token), Err(TokenError::BadSignature));
         let swapped = token.replace(&URL_SAFE_NO_PAD.encode("room-1"), &URL_SAFE_NO_PAD.encode("room-2"));
         assert_eq!(
@@ -134,7 +141,7 @@ mod tests {
         );
         assert_eq!(key().verify(""), Err(TokenError::Malformed));
         assert_eq!(key().verify("v1.deepcleer.t.b"), Err(TokenError::Malformed));
-        assert!(CallbackKey::new(b"short").is_err());
+        assert!(CallbackKey::new(b"short", crate::providers::REGISTERED).is_err());
         assert_eq!(format!("{:?}", key()), "CallbackKey(<redacted>)");
     }
 

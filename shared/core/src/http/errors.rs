@@ -30,12 +30,7 @@ pub fn status(error: &Error) -> u16 {
 pub fn code(error: &Error) -> &'static str {
     match error {
         Error::Invalid(_) => "INVALID_REQUEST",
-        Error::Refused(refusal) => match refusal.class {
-            RefusalClass::InvalidRequest => "PROVIDER_INVALID_REQUEST",
-            RefusalClass::RateLimited => "PROVIDER_RATE_LIMITED",
-            RefusalClass::ProviderFailing => "PROVIDER_FAILING",
-            RefusalClass::Configuration => "PROVIDER_CONFIGURATION",
-        },
+        Error::Refused(refusal) => refusal.label,
         Error::ProviderTimeout { .. } => "PROVIDER_TIMEOUT",
         Error::ProviderUnavailable { .. } => "PROVIDER_UNAVAILABLE",
         Error::NotFound(_) => "NOT_FOUND",
@@ -96,14 +91,16 @@ mod tests {
         Error::Refused(Refusal {
             provider: REGISTERED[0],
             code: 4242,
+            label: "PROVIDER_SOMETHING",
             message: "m".into(),
             class,
             retry_after,
+            transient: false,
         })
     }
 
     #[test]
-    fn refusals_map_by_class_whatever_the_provider() {
+    fn refusals_map_by_class_and_keep_the_adapter_s_code() {
         assert_eq!(status(&refused(RefusalClass::InvalidRequest, None)), 400);
         let limited = refused(RefusalClass::RateLimited, Some(Duration::from_secs(1)));
         assert_eq!((status(&limited), retry_after(&limited)), (429, Some(1)));
@@ -113,7 +110,7 @@ mod tests {
         let configuration = refused(RefusalClass::Configuration, None);
         assert_eq!(
             (status(&configuration), code(&configuration)),
-            (500, "PROVIDER_CONFIGURATION")
+            (500, "PROVIDER_SOMETHING")
         );
         assert_eq!(body(&configuration)["error"]["providerCode"], 4242);
         assert_eq!(body(&configuration)["error"]["provider"], REGISTERED[0].as_str());

@@ -14,7 +14,7 @@ use crate::domain::provider::{
     StartProblem, Stop, Submission,
 };
 use crate::init::Secrets;
-use crate::ports::{BoxFuture, CallbackReader, ProviderControl, ProviderError};
+use crate::ports::{BoxFuture, CallbackReader, Provider, ProviderError, ProviderStart, ProviderStop};
 use std::sync::Arc;
 use std::time::Duration;
 use streamguard_wire::Problems;
@@ -30,104 +30,170 @@ pub const ID: ProviderId = ProviderId::declare("deepcleer");
 
 pub const REGISTRATION: Registration = Registration {
     id: ID,
-    control,
-    reader,
+    start: build_start,
+    stop: build_stop,
+    reader: build_reader,
 };
 
-/// Where DeepCleer is and how long its calls may take.
+/// The audio cluster's base URL: the override, or the cluster's.
+fn audio_base_url(env: &Env) -> Result<String, ConfigError> {
+    if let Some(url) = env.base_url(&DEEPCLEER_BASE_URL)? {
+        return Ok(url);
+    }
+    let cluster = env.required(&DEEPCLEER_CLUSTER)?;
+    Ok(AudioCluster::from_config(&cluster)
+        .ok_or_else(|| {
+            ConfigError::new(
+                &DEEPCLEER_CLUSTER,
+                format!("{cluster:?} is not silicon-valley or singapore"),
+            )
+        })?
+        .base_url()
+        .to_owned())
+}
+
+/// The video cluster's base URL (closing video tasks): the override, or the cluster's.
+fn video_base_url(env: &Env) -> Result<String, ConfigError> {
+    if let Some(url) = env.base_url(&DEEPCLEER_VIDEO_BASE_URL)? {
+        return Ok(url);
+    }
+    let cluster = env.required(&DEEPCLEER_VIDEO_CLUSTER)?;
+    Ok(VideoCluster::from_config(&cluster)
+        .ok_or_else(|| {
+            ConfigError::new(
+                &DEEPCLEER_VIDEO_CLUSTER,
+                format!("{cluster:?} is not shanghai or singapore"),
+            )
+        })?
+        .base_url()
+        .to_owned())
+}
+
+fn access_key(env: &Env) -> Option<SecretSource> {
+    env.secret(&DEEPCLEER_ACCESS_KEY_PARAMETER, &DEEPCLEER_ACCESS_KEY)
+}
+
+/// What DeepCleer's start needs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    pub audio_base_url: String,
-    pub video_base_url: String,
+pub struct StartSettings {
+    pub base_url: String,
     /// DeepCleer is off without it.
     pub access_key: Option<SecretSource>,
-    pub start_timeout: Duration,
-    pub close_timeout: Duration,
-    pub video_close_timeout: Duration,
+    pub timeout: Duration,
     pub default_app_id: Option<String>,
     pub default_event_id: Option<String>,
 }
 
-impl Settings {
+impl StartSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let audio_base_url = match env.base_url(&DEEPCLEER_BASE_URL)? {
-            Some(url) => url,
-            None => {
-                let cluster = env.required(&DEEPCLEER_CLUSTER)?;
-                AudioCluster::from_config(&cluster)
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            &DEEPCLEER_CLUSTER,
-                            format!("{cluster:?} is not silicon-valley or singapore"),
-                        )
-                    })?
-                    .base_url()
-                    .to_owned()
-            }
-        };
-        let video_base_url = match env.base_url(&DEEPCLEER_VIDEO_BASE_URL)? {
-            Some(url) => url,
-            None => {
-                let cluster = env.required(&DEEPCLEER_VIDEO_CLUSTER)?;
-                VideoCluster::from_config(&cluster)
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            &DEEPCLEER_VIDEO_CLUSTER,
-                            format!("{cluster:?} is not shanghai or singapore"),
-                        )
-                    })?
-                    .base_url()
-                    .to_owned()
-            }
-        };
-        Ok(Settings {
-            audio_base_url,
-            video_base_url,
-            access_key: env.secret(&DEEPCLEER_ACCESS_KEY_PARAMETER, &DEEPCLEER_ACCESS_KEY),
-            start_timeout: env.millis(&PROVIDER_START_TIMEOUT_MS)?,
-            close_timeout: env.millis(&PROVIDER_CLOSE_TIMEOUT_MS)?,
-            video_close_timeout: env.millis(&PROVIDER_VIDEO_CLOSE_TIMEOUT_MS)?,
+        Ok(StartSettings {
+            base_url: audio_base_url(env)?,
+            access_key: access_key(env),
+            timeout: env.millis(&PROVIDER_START_TIMEOUT_MS)?,
             default_app_id: env.text(&DEFAULT_APP_ID),
             default_event_id: env.text(&DEFAULT_EVENT_ID),
         })
     }
 }
 
-fn control<'a>(
+/// What DeepCleer's stop needs (audio and video tasks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopSettings {
+    pub audio_base_url: String,
+    pub video_base_url: String,
+    /// DeepCleer is off without it.
+    pub access_key: Option<SecretSource>,
+    pub audio_timeout: Duration,
+    pub video_timeout: Duration,
+}
+
+impl StopSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(StopSettings {
+            audio_base_url: audio_base_url(env)?,
+            video_base_url: video_base_url(env)?,
+            access_key: access_key(env),
+            audio_timeout: env.millis(&PROVIDER_CLOSE_TIMEOUT_MS)?,
+            video_timeout: env.millis(&PROVIDER_VIDEO_CLOSE_TIMEOUT_MS)?,
+        })
+    }
+}
+
+fn build_start<'a>(
     env: &'a Env,
     secrets: &'a Secrets<'_>,
     transport: Arc<dyn Transport>,
-) -> Built<'a, dyn ProviderControl> {
+) -> Built<'a, dyn ProviderStart> {
     Box::pin(async move {
-        let settings = Settings::from_env(env)?;
+        let settings = StartSettings::from_env(env)?;
         let Some(source) = &settings.access_key else {
             return Ok(None);
         };
-        let access_key = secrets.resolve(source).await?;
+        let client = Client {
+            access_key: secrets.resolve(source).await?,
+            transport,
+        };
         Ok(Some(
-            Arc::new(DeepCleer::new(settings, access_key, transport)) as Arc<dyn ProviderControl>
+            Arc::new(DeepCleerStart { settings, client }) as Arc<dyn ProviderStart>
         ))
     })
 }
 
-fn reader<'a>(_: &'a Env, _: &'a Secrets<'_>) -> Built<'a, dyn CallbackReader> {
+fn build_stop<'a>(
+    env: &'a Env,
+    secrets: &'a Secrets<'_>,
+    transport: Arc<dyn Transport>,
+) -> Built<'a, dyn ProviderStop> {
+    Box::pin(async move {
+        let settings = StopSettings::from_env(env)?;
+        let Some(source) = &settings.access_key else {
+            return Ok(None);
+        };
+        let client = Client {
+            access_key: secrets.resolve(source).await?,
+            transport,
+        };
+        Ok(Some(
+            Arc::new(DeepCleerStop { settings, client }) as Arc<dyn ProviderStop>
+        ))
+    })
+}
+
+fn build_reader<'a>(_: &'a Env, _: &'a Secrets<'_>) -> Built<'a, dyn CallbackReader> {
     // DeepCleer does not sign its callbacks: the callback token is the whole authentication.
     Box::pin(async { Ok(Some(Arc::new(DeepCleerCallbacks) as Arc<dyn CallbackReader>)) })
 }
 
-/// DeepCleer's control API.
-pub struct DeepCleer {
-    settings: Settings,
+/// DeepCleer's API: the accessKey and how calls reach it.
+struct Client {
     access_key: Secret,
     transport: Arc<dyn Transport>,
 }
 
-impl DeepCleer {
-    pub fn new(settings: Settings, access_key: Secret, transport: Arc<dyn Transport>) -> Self {
-        DeepCleer {
+impl Client {
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+        body: &impl serde::Serialize,
+        timeout: Duration,
+    ) -> Result<T, ProviderError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|error| ProviderError::Unreachable(format!("request not serialisable: {error}")))?;
+        self.transport.post_json(url, body, timeout).await?.json()
+    }
+}
+
+/// DeepCleer's start (`/audiostream/v4`).
+pub struct DeepCleerStart {
+    settings: StartSettings,
+    client: Client,
+}
+
+impl DeepCleerStart {
+    pub fn new(settings: StartSettings, access_key: Secret, transport: Arc<dyn Transport>) -> Self {
+        DeepCleerStart {
             settings,
-            access_key,
-            transport,
+            client: Client { access_key, transport },
         }
     }
 
@@ -145,51 +211,47 @@ impl DeepCleer {
             request.event_id = event_id.clone();
         }
         request.data.return_finish_info.get_or_insert(1);
-        request.access_key = self.access_key.expose().to_owned();
+        request.access_key = self.client.access_key.expose().to_owned();
         request.callback = callback_url.to_owned();
         request
     }
-
-    async fn post<T: serde::de::DeserializeOwned>(
-        &self,
-        url: String,
-        body: &impl serde::Serialize,
-        timeout: Duration,
-    ) -> Result<T, ProviderError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|error| ProviderError::Unreachable(format!("request not serialisable: {error}")))?;
-        self.transport.post_json(url, body, timeout).await?.json()
-    }
 }
 
-/// What a DeepCleer code means for the caller.
+/// What a DeepCleer code means for the caller; the API's names of old.
 fn refusal(code: ResponseCode, message: String) -> Refusal {
-    let (class, retry_after, message) = match code {
-        ResponseCode::InvalidParameters => (RefusalClass::InvalidRequest, None, message),
-        ResponseCode::LimitExceeded => (RefusalClass::RateLimited, Some(Duration::from_secs(1)), message),
-        ResponseCode::Unauthorized => (
-            RefusalClass::Configuration,
-            None,
-            format!(
-                "{message}: DeepCleer refused the configured accessKey; check the deployment's accessKey and cluster"
-            ),
-        ),
-        _ => (RefusalClass::ProviderFailing, None, message),
-    };
-    Refusal {
+    let refused = |label, class, transient, retry_after| Refusal {
         provider: ID,
         code: code.code(),
-        message,
+        label,
+        message: format!("the provider refused ({code}): {message}"),
         class,
         retry_after,
+        transient,
+    };
+    match code {
+        ResponseCode::InvalidParameters => refused("PROVIDER_INVALID_PARAMETERS", RefusalClass::InvalidRequest, false, None),
+        ResponseCode::LimitExceeded => refused(
+            "PROVIDER_LIMIT_EXCEEDED",
+            RefusalClass::RateLimited,
+            true,
+            Some(Duration::from_secs(1)),
+        ),
+        ResponseCode::Unauthorized => Refusal {
+            message: "the provider refused the configured accessKey (9101): check the deployment's DeepCleer accessKey and cluster".into(),
+            ..refused("PROVIDER_UNAUTHORIZED", RefusalClass::Configuration, false, None)
+        },
+        ResponseCode::ServiceFailure => refused("PROVIDER_FAILURE", RefusalClass::ProviderFailing, true, None),
+        _ => refused("PROVIDER_FAILURE", RefusalClass::ProviderFailing, false, None),
     }
 }
 
-impl ProviderControl for DeepCleer {
+impl Provider for DeepCleerStart {
     fn id(&self) -> ProviderId {
         ID
     }
+}
 
+impl ProviderStart for DeepCleerStart {
     /// DeepCleer answers a resubmitted stream with `1001` and the running task.
     fn recognises_resubmission(&self) -> bool {
         true
@@ -220,9 +282,10 @@ impl ProviderControl for DeepCleer {
         callback_url: &'a str,
     ) -> BoxFuture<'a, Result<Submission, ProviderError>> {
         Box::pin(async move {
-            let url = format!("{}{START_PATH}", self.settings.audio_base_url);
+            let url = format!("{}{START_PATH}", self.settings.base_url);
             let answer: SyncResponse = self
-                .post(url, &self.request(body, callback_url), self.settings.start_timeout)
+                .client
+                .post(url, &self.request(body, callback_url), self.settings.timeout)
                 .await?;
             Ok(match answer.outcome() {
                 StartOutcome::Started(id) => Submission::Accepted {
@@ -235,25 +298,52 @@ impl ProviderControl for DeepCleer {
             })
         })
     }
+}
+
+/// DeepCleer's stop (`/finish_audiostream/v4`, `/finish_videostream/v4`).
+pub struct DeepCleerStop {
+    settings: StopSettings,
+    client: Client,
+}
+
+impl DeepCleerStop {
+    pub fn new(settings: StopSettings, access_key: Secret, transport: Arc<dyn Transport>) -> Self {
+        DeepCleerStop {
+            settings,
+            client: Client { access_key, transport },
+        }
+    }
+}
+
+impl Provider for DeepCleerStop {
+    fn id(&self) -> ProviderId {
+        ID
+    }
+}
+
+impl ProviderStop for DeepCleerStop {
+    fn stops(&self, _: Media) -> bool {
+        true
+    }
 
     fn stop<'a>(&'a self, task: &'a ProviderTask) -> BoxFuture<'a, Result<Stop, ProviderError>> {
         Box::pin(async move {
             let (url, timeout) = match task.media {
                 Media::Audio => (
                     format!("{}{CLOSE_AUDIO_PATH}", self.settings.audio_base_url),
-                    self.settings.close_timeout,
+                    self.settings.audio_timeout,
                 ),
                 Media::Video => (
                     format!("{}{CLOSE_VIDEO_PATH}", self.settings.video_base_url),
-                    self.settings.video_close_timeout,
+                    self.settings.video_timeout,
                 ),
             };
             let body = CloseRequest {
-                access_key: self.access_key.expose().to_owned(),
+                access_key: self.client.access_key.expose().to_owned(),
                 request_id: task.id.clone(),
                 other: Default::default(),
             };
-            let answer: CloseResponse = self.post(url, &body, timeout).await?;
+            let answer: CloseResponse = self.client.post(url, &body, timeout).await?;
             Ok(match answer.code {
                 ResponseCode::Success => Stop::Stopped,
                 code => Stop::Refused(refusal(code, answer.message)),
@@ -266,11 +356,13 @@ impl ProviderControl for DeepCleer {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeepCleerCallbacks;
 
-impl CallbackReader for DeepCleerCallbacks {
+impl Provider for DeepCleerCallbacks {
     fn id(&self) -> ProviderId {
         ID
     }
+}
 
+impl CallbackReader for DeepCleerCallbacks {
     fn read(&self, body: &[u8], _: OffsetDateTime) -> Result<Reading, ReadError> {
         let callback: Callback =
             serde_json::from_slice(body).map_err(|error| ReadError::Malformed(error.to_string()))?;
@@ -334,47 +426,51 @@ fn segment(callback: &Callback, detail: &AudioDetail) -> SegmentReading {
 mod tests {
     use super::*;
 
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::from_env(&Env::from_pairs(pairs.iter().copied()))
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
     }
 
     #[test]
     fn defaults_follow_the_reference() {
-        let settings = settings(&[]).unwrap();
-        assert_eq!(settings.audio_base_url, "http://api-audiostream-gg.fengkongcloud.com");
-        assert_eq!(settings.video_base_url, "http://api-videostream-xjp.fengkongcloud.com");
-        assert_eq!(settings.start_timeout, Duration::from_secs(5));
-        assert_eq!(settings.close_timeout, Duration::from_secs(1));
-        assert_eq!(settings.video_close_timeout, Duration::from_secs(7));
-        assert_eq!(settings.access_key, None, "off without an accessKey");
+        let start = StartSettings::from_env(&env(&[])).unwrap();
+        assert_eq!(start.base_url, "http://api-audiostream-gg.fengkongcloud.com");
+        assert_eq!(start.timeout, Duration::from_secs(5));
+        assert_eq!(start.access_key, None, "off without an accessKey");
+        let stop = StopSettings::from_env(&env(&[])).unwrap();
+        assert_eq!(stop.video_base_url, "http://api-videostream-xjp.fengkongcloud.com");
+        assert_eq!(stop.audio_timeout, Duration::from_secs(1));
+        assert_eq!(stop.video_timeout, Duration::from_secs(7));
     }
 
     #[test]
     fn the_base_url_override_wins_over_the_cluster() {
-        let overridden = settings(&[
+        let overridden = env(&[
             ("DEEPCLEER_CLUSTER", "singapore"),
             ("DEEPCLEER_BASE_URL", "http://127.0.0.1:8710/"),
         ]);
-        assert_eq!(overridden.unwrap().audio_base_url, "http://127.0.0.1:8710");
-        let singapore = settings(&[("DEEPCLEER_CLUSTER", "singapore")]).unwrap();
-        assert_eq!(singapore.audio_base_url, "http://api-audiostream-xjp.fengkongcloud.com");
+        assert_eq!(
+            StartSettings::from_env(&overridden).unwrap().base_url,
+            "http://127.0.0.1:8710"
+        );
+        let singapore = env(&[("DEEPCLEER_CLUSTER", "singapore")]);
+        assert_eq!(
+            StopSettings::from_env(&singapore).unwrap().audio_base_url,
+            "http://api-audiostream-xjp.fengkongcloud.com"
+        );
     }
 
     #[test]
     fn problems_name_the_variable() {
+        let start = |pairs: &[(&str, &str)]| StartSettings::from_env(&env(pairs)).unwrap_err().variable;
+        assert_eq!(start(&[("DEEPCLEER_CLUSTER", "beijing")]), "DEEPCLEER_CLUSTER");
+        assert_eq!(start(&[("DEEPCLEER_BASE_URL", "ftp://x")]), "DEEPCLEER_BASE_URL");
         assert_eq!(
-            settings(&[("DEEPCLEER_CLUSTER", "beijing")]).unwrap_err().variable,
-            "DEEPCLEER_CLUSTER"
-        );
-        assert_eq!(
-            settings(&[("DEEPCLEER_BASE_URL", "ftp://x")]).unwrap_err().variable,
-            "DEEPCLEER_BASE_URL"
-        );
-        assert_eq!(
-            settings(&[("PROVIDER_START_TIMEOUT_MS", "soon")]).unwrap_err().variable,
+            start(&[("PROVIDER_START_TIMEOUT_MS", "soon")]),
             "PROVIDER_START_TIMEOUT_MS"
         );
-        let with_key = settings(&[("DEEPCLEER_ACCESS_KEY", "AK-SECRET")]).unwrap();
+        let stop = StopSettings::from_env(&env(&[("DEEPCLEER_VIDEO_CLUSTER", "beijing")]));
+        assert_eq!(stop.unwrap_err().variable, "DEEPCLEER_VIDEO_CLUSTER");
+        let with_key = StartSettings::from_env(&env(&[("DEEPCLEER_ACCESS_KEY", "AK-SECRET")])).unwrap();
         assert!(!format!("{with_key:?}").contains("AK-SECRET"));
     }
 

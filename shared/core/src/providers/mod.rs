@@ -1,9 +1,7 @@
-//! The moderation providers, each behind the ports [`ProviderControl`] and
-//! [`CallbackReader`]: one module per provider here (its wire types are a
-//! module of `streamguard_wire`), and one line in [`PROVIDERS`].
-//! `docs/providers.md` lists what a new provider touches.
-//!
-//! This is also the one place a provider name is parsed ([`ProviderId::parse`]).
+//! The moderation providers, each behind the ports [`ProviderStart`],
+//! [`ProviderStop`] and [`CallbackReader`]: one module per provider here
+//! (its wire types are a module of `streamguard_wire`), and one line in
+//! [`PROVIDERS`]. `docs/providers.md` lists what a new provider touches.
 
 pub mod deepcleer;
 pub mod transport;
@@ -11,36 +9,40 @@ pub mod zego;
 
 use crate::config::variables::PROVIDER;
 use crate::config::{ConfigError, Env};
-use crate::domain::provider::{ProviderId, ProviderTask, StartProblem, Stop, Submission, UnknownProvider};
+use crate::domain::provider::{Media, ProviderId, ProviderTask, StartProblem, Stop, Submission, UnknownProvider};
 use crate::functions::Function;
 use crate::init::{InitError, Secrets};
 use crate::metrics;
-use crate::ports::{BoxFuture, CallbackReader, ProviderControl, ProviderError, Providers, Readers};
+use crate::ports::{
+    BoxFuture, CallbackReader, Configured, Provider, ProviderError, ProviderStart, ProviderStop, Readers, Starts, Stops,
+};
 use std::sync::Arc;
 use streamguard_wire::api::StartBody;
 use transport::Transport;
 
-/// What building an adapter gives: `None` when the deployment has not
-/// configured that side of the provider.
+/// What building one side of a provider gives: `None` when the deployment
+/// has not configured it.
 pub type Built<'a, T> = BoxFuture<'a, Result<Option<Arc<T>>, InitError>>;
 
-/// Builds a provider's control API (start, close) with its credentials.
-pub type BuildControl = for<'a, 's> fn(&'a Env, &'a Secrets<'s>, Arc<dyn Transport>) -> Built<'a, dyn ProviderControl>;
-
-/// Builds a provider's callback reader (callback) with what checks its signatures.
+/// Builds a provider's start (start function), reading its own settings and secrets.
+pub type BuildStart = for<'a, 's> fn(&'a Env, &'a Secrets<'s>, Arc<dyn Transport>) -> Built<'a, dyn ProviderStart>;
+/// Builds a provider's stop (close function, watchdog).
+pub type BuildStop = for<'a, 's> fn(&'a Env, &'a Secrets<'s>, Arc<dyn Transport>) -> Built<'a, dyn ProviderStop>;
+/// Builds a provider's callback reader (callback function), with what checks its signatures.
 pub type BuildReader = for<'a, 's> fn(&'a Env, &'a Secrets<'s>) -> Built<'a, dyn CallbackReader>;
 
 /// How a provider's adapters are built from configuration.
 pub struct Registration {
     pub id: ProviderId,
-    pub control: BuildControl,
+    pub start: BuildStart,
+    pub stop: BuildStop,
     pub reader: BuildReader,
 }
 
 /// Every provider streamguard speaks: one line each.
 const PROVIDERS: &[Registration] = &[deepcleer::REGISTRATION, zego::REGISTRATION];
 
-/// Every provider's name, in registration order.
+/// Every provider's name, in registration order: the names the bundle knows.
 pub const REGISTERED: &[ProviderId] = &{
     let mut ids = [ProviderId::declare(""); PROVIDERS.len()];
     let mut index = 0;
@@ -52,17 +54,10 @@ pub const REGISTERED: &[ProviderId] = &{
 };
 
 impl ProviderId {
-    /// The provider of this name: from configuration, a start body, a
-    /// callback token, a stored task. An unknown name is an error, never a default.
+    /// The provider of this name among those the bundle knows: for the
+    /// adapters (configuration, stored tasks). An unknown name is an error.
     pub fn parse(name: &str) -> Result<ProviderId, UnknownProvider> {
-        REGISTERED
-            .iter()
-            .copied()
-            .find(|id| id.as_str() == name)
-            .ok_or_else(|| UnknownProvider {
-                name: name.to_owned(),
-                known: REGISTERED.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", "),
-            })
+        ProviderId::find(name, REGISTERED)
     }
 }
 
@@ -72,53 +67,68 @@ pub fn default_provider(env: &Env) -> Result<ProviderId, ConfigError> {
     ProviderId::parse(&name).map_err(|unknown| ConfigError::new(&PROVIDER, unknown.to_string()))
 }
 
-/// The control APIs of every configured provider, for `function`; each call
-/// that fails is counted (`ProviderErrors`).
-pub async fn controls(
+/// Every configured provider's start, for the start function; each failed
+/// call is counted (`ProviderErrors`).
+pub async fn starts(env: &Env, secrets: &Secrets<'_>, transport: Arc<dyn Transport>) -> Result<Starts, InitError> {
+    let default = default_provider(env)?;
+    let mut members: Vec<Arc<dyn ProviderStart>> = Vec::new();
+    for registration in PROVIDERS {
+        if let Some(start) = (registration.start)(env, secrets, transport.clone()).await? {
+            members.push(Arc::new(Metered {
+                inner: start,
+                function: Function::Start,
+            }));
+        }
+    }
+    warn_unless_configured(default, &members);
+    Ok(Configured::new(default, REGISTERED, members))
+}
+
+/// Every configured provider's stop, for `function`; each failed call is counted.
+pub async fn stops(
     env: &Env,
     secrets: &Secrets<'_>,
     transport: Arc<dyn Transport>,
     function: Function,
-) -> Result<Providers, InitError> {
+) -> Result<Stops, InitError> {
     let default = default_provider(env)?;
-    let mut controls = Vec::new();
+    let mut members: Vec<Arc<dyn ProviderStop>> = Vec::new();
     for registration in PROVIDERS {
-        if let Some(control) = (registration.control)(env, secrets, transport.clone()).await? {
-            controls.push(Arc::new(Metered {
-                inner: control,
-                function,
-            }) as Arc<dyn ProviderControl>);
+        if let Some(stop) = (registration.stop)(env, secrets, transport.clone()).await? {
+            members.push(Arc::new(Metered { inner: stop, function }));
         }
     }
-    Providers::new(default, controls).map_err(|problem| {
-        ConfigError::new(
-            &PROVIDER,
-            format!("{problem}: set its credentials, or choose a configured provider"),
-        )
-        .into()
-    })
+    Ok(Configured::new(default, REGISTERED, members))
 }
 
 /// The callback readers of every configured provider.
 pub async fn readers(env: &Env, secrets: &Secrets<'_>) -> Result<Readers, InitError> {
-    let mut readers = Vec::new();
+    let mut members = Vec::new();
     for registration in PROVIDERS {
         if let Some(reader) = (registration.reader)(env, secrets).await? {
-            readers.push(reader);
+            members.push(reader);
         }
     }
-    Ok(Readers::new(readers))
+    Ok(Configured::new(REGISTERED[0], REGISTERED, members))
 }
 
-/// A provider's control API that counts its failures: every refusal (by
-/// code), timeout and unusable answer of every call, whichever function makes it.
-struct Metered {
-    inner: Arc<dyn ProviderControl>,
+/// A deployment whose own provider has no credentials can still start on
+/// the others; say so once at cold start (each such start hears it too).
+fn warn_unless_configured(default: ProviderId, members: &[Arc<dyn ProviderStart>]) {
+    if !members.iter().any(|member| member.id() == default) {
+        tracing::warn!(provider = %default, "the deployment's provider has no credentials; starts must name another");
+    }
+}
+
+/// A provider port that counts its failures: every refusal (by code),
+/// timeout and unusable answer of every call, whichever function makes it.
+struct Metered<T: ?Sized> {
+    inner: Arc<T>,
     function: Function,
 }
 
-impl Metered {
-    fn count<T>(&self, outcome: &Result<T, ProviderError>, refused_code: impl Fn(&T) -> Option<i64>) {
+impl<T: ?Sized + Provider> Metered<T> {
+    fn count<A>(&self, outcome: &Result<A, ProviderError>, refused_code: impl Fn(&A) -> Option<i64>) {
         let code = match outcome {
             Ok(answer) => match refused_code(answer) {
                 Some(code) => code.to_string(),
@@ -135,11 +145,13 @@ impl Metered {
     }
 }
 
-impl ProviderControl for Metered {
+impl<T: ?Sized + Provider> Provider for Metered<T> {
     fn id(&self) -> ProviderId {
         self.inner.id()
     }
+}
 
+impl ProviderStart for Metered<dyn ProviderStart> {
     fn recognises_resubmission(&self) -> bool {
         self.inner.recognises_resubmission()
     }
@@ -162,6 +174,12 @@ impl ProviderControl for Metered {
             outcome
         })
     }
+}
+
+impl ProviderStop for Metered<dyn ProviderStop> {
+    fn stops(&self, media: Media) -> bool {
+        self.inner.stops(media)
+    }
 
     fn stop<'a>(&'a self, task: &'a ProviderTask) -> BoxFuture<'a, Result<Stop, ProviderError>> {
         Box::pin(async move {
@@ -181,14 +199,20 @@ mod tests {
 
     #[test]
     fn names_parse_in_one_place_and_unknown_ones_are_errors() {
+        assert!(!REGISTERED.is_empty());
         for id in REGISTERED {
             assert_eq!(ProviderId::parse(id.as_str()), Ok(*id));
+            assert_eq!(
+                ProviderId::parse(&id.as_str().to_uppercase()).map_err(|_| ()),
+                Err(()),
+                "exact"
+            );
         }
-        assert_eq!(REGISTERED, [deepcleer::ID, zego::ID]);
         let unknown = ProviderId::parse("tencent").unwrap_err();
-        assert!(unknown.to_string().contains("deepcleer, zego"), "{unknown}");
-        assert!(ProviderId::parse("DeepCleer").is_err(), "names are exact");
-        assert_eq!(default_provider(&Env::from_pairs::<&str, &str>([])), Ok(deepcleer::ID));
+        for id in REGISTERED {
+            assert!(unknown.to_string().contains(id.as_str()), "{unknown}");
+        }
+        assert_eq!(default_provider(&Env::from_pairs::<&str, &str>([])), Ok(REGISTERED[0]));
         assert_eq!(
             default_provider(&Env::from_pairs([("PROVIDER", "tencent")]))
                 .unwrap_err()

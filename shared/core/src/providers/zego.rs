@@ -17,7 +17,7 @@ use crate::domain::provider::{
     StartProblem, Stop, Submission,
 };
 use crate::init::{InitError, Secrets};
-use crate::ports::{BoxFuture, CallbackReader, ProviderControl, ProviderError};
+use crate::ports::{BoxFuture, CallbackReader, Provider, ProviderError, ProviderStart, ProviderStop};
 use std::sync::Arc;
 use std::time::Duration;
 use streamguard_wire::api::StartBody;
@@ -35,8 +35,9 @@ pub const ID: ProviderId = ProviderId::declare("zego");
 
 pub const REGISTRATION: Registration = Registration {
     id: ID,
-    control,
-    reader,
+    start: build_start,
+    stop: build_stop,
+    reader: build_reader,
 };
 
 /// Maps DeepCleer detection types to Zego's lists; `None` for what Zego does not offer.
@@ -162,20 +163,6 @@ pub fn start_body(
     }
 }
 
-/// Where Zego is, its credentials, and how long its calls may take.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    pub base_url: String,
-    /// AppId and ServerSecret; Zego starts and stops are off without them.
-    pub api: Option<ApiSource>,
-    /// Zego callbacks are refused without it.
-    pub callback_secret: Option<SecretSource>,
-    /// `EventId` when a start's `eventId` is not one of Zego's.
-    pub default_event_id: String,
-    pub start_timeout: Duration,
-    pub stop_timeout: Duration,
-}
-
 /// Where Zego's AppId and ServerSecret come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiSource {
@@ -185,57 +172,38 @@ pub enum ApiSource {
     Values { app_id: u32, server_secret: SecretSource },
 }
 
-impl Settings {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let api = match (
-            env.set(&ZEGO_API_SECRET_PARAMETER),
-            env.set(&ZEGO_APP_ID),
-            env.set(&ZEGO_SERVER_SECRET),
-        ) {
-            (Some(name), _, _) => Some(ApiSource::Parameter(name)),
-            (None, Some(app_id), Some(secret)) => Some(ApiSource::Values {
-                app_id: app_id
-                    .parse()
-                    .map_err(|_| ConfigError::new(&ZEGO_APP_ID, "is not an unsigned 32-bit number"))?,
-                server_secret: SecretSource::Value(secret),
-            }),
-            (None, None, None) => None,
-            _ => {
-                return Err(ConfigError::new(
-                    &ZEGO_APP_ID,
-                    "ZEGO_APP_ID and ZEGO_SERVER_SECRET go together",
-                ));
-            }
-        };
-        let default_event_id = env.required(&ZEGO_DEFAULT_EVENT_ID)?;
-        if !ZegoEventId::parse(&default_event_id).is_known() {
-            return Err(ConfigError::new(
-                &ZEGO_DEFAULT_EVENT_ID,
-                format!("{default_event_id:?} is not live_streaming, audio_room or private_chat"),
-            ));
-        }
-        Ok(Settings {
-            base_url: env.base_url(&ZEGO_BASE_URL)?.unwrap_or_default(),
-            api,
-            callback_secret: env.secret(&ZEGO_CALLBACK_SECRET_PARAMETER, &ZEGO_CALLBACK_SECRET),
-            default_event_id,
-            start_timeout: env.millis(&PROVIDER_START_TIMEOUT_MS)?,
-            stop_timeout: env.millis(&PROVIDER_CLOSE_TIMEOUT_MS)?,
-        })
+impl ApiSource {
+    /// The server API's credentials; Zego starts and stops are off without them.
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        Ok(
+            match (
+                env.set(&ZEGO_API_SECRET_PARAMETER),
+                env.set(&ZEGO_APP_ID),
+                env.set(&ZEGO_SERVER_SECRET),
+            ) {
+                (Some(name), _, _) => Some(ApiSource::Parameter(name)),
+                (None, Some(app_id), Some(secret)) => Some(ApiSource::Values {
+                    app_id: app_id
+                        .parse()
+                        .map_err(|_| ConfigError::new(&ZEGO_APP_ID, "is not an unsigned 32-bit number"))?,
+                    server_secret: SecretSource::Value(secret),
+                }),
+                (None, None, None) => None,
+                _ => {
+                    return Err(ConfigError::new(
+                        &ZEGO_APP_ID,
+                        "ZEGO_APP_ID and ZEGO_SERVER_SECRET go together",
+                    ));
+                }
+            },
+        )
     }
-}
 
-fn control<'a>(
-    env: &'a Env,
-    secrets: &'a Secrets<'_>,
-    transport: Arc<dyn Transport>,
-) -> Built<'a, dyn ProviderControl> {
-    Box::pin(async move {
-        let settings = Settings::from_env(env)?;
-        let (app_id, server_secret) = match &settings.api {
-            None => return Ok(None),
-            Some(ApiSource::Values { app_id, server_secret }) => (*app_id, secrets.resolve(server_secret).await?),
-            Some(ApiSource::Parameter(name)) => {
+    /// The AppId and ServerSecret.
+    async fn resolve(&self, secrets: &Secrets<'_>) -> Result<(u32, Secret), InitError> {
+        match self {
+            ApiSource::Values { app_id, server_secret } => Ok((*app_id, secrets.resolve(server_secret).await?)),
+            ApiSource::Parameter(name) => {
                 #[derive(serde::Deserialize)]
                 #[serde(rename_all = "camelCase")]
                 struct Credentials {
@@ -247,22 +215,108 @@ fn control<'a>(
                     name: name.clone(),
                     problem: r#"is not {"appId": <number>, "serverSecret": "<text>"}"#.into(),
                 })?;
-                (credentials.app_id, Secret::new(credentials.server_secret))
+                Ok((credentials.app_id, Secret::new(credentials.server_secret)))
             }
+        }
+    }
+}
+
+/// What Zego's start needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartSettings {
+    pub base_url: String,
+    pub api: Option<ApiSource>,
+    /// `EventId` when a start's `eventId` is not one of Zego's.
+    pub default_event_id: String,
+    pub timeout: Duration,
+}
+
+impl StartSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let default_event_id = env.required(&ZEGO_DEFAULT_EVENT_ID)?;
+        if !ZegoEventId::parse(&default_event_id).is_known() {
+            return Err(ConfigError::new(
+                &ZEGO_DEFAULT_EVENT_ID,
+                format!("{default_event_id:?} is not live_streaming, audio_room or private_chat"),
+            ));
+        }
+        Ok(StartSettings {
+            base_url: env.base_url(&ZEGO_BASE_URL)?.unwrap_or_default(),
+            api: ApiSource::from_env(env)?,
+            default_event_id,
+            timeout: env.millis(&PROVIDER_START_TIMEOUT_MS)?,
+        })
+    }
+}
+
+/// What Zego's stop needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopSettings {
+    pub base_url: String,
+    pub api: Option<ApiSource>,
+    pub timeout: Duration,
+}
+
+impl StopSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(StopSettings {
+            base_url: env.base_url(&ZEGO_BASE_URL)?.unwrap_or_default(),
+            api: ApiSource::from_env(env)?,
+            timeout: env.millis(&PROVIDER_CLOSE_TIMEOUT_MS)?,
+        })
+    }
+}
+
+/// The callback secret's source; Zego callbacks are refused without it.
+pub fn callback_secret(env: &Env) -> Option<SecretSource> {
+    env.secret(&ZEGO_CALLBACK_SECRET_PARAMETER, &ZEGO_CALLBACK_SECRET)
+}
+
+fn build_start<'a>(
+    env: &'a Env,
+    secrets: &'a Secrets<'_>,
+    transport: Arc<dyn Transport>,
+) -> Built<'a, dyn ProviderStart> {
+    Box::pin(async move {
+        let settings = StartSettings::from_env(env)?;
+        let Some(api) = &settings.api else {
+            return Ok(None);
         };
-        let zego = Zego {
-            settings,
+        let (app_id, server_secret) = api.resolve(secrets).await?;
+        let client = Client {
+            base_url: settings.base_url.clone(),
             app_id,
             server_secret,
             transport,
         };
-        Ok(Some(Arc::new(zego) as Arc<dyn ProviderControl>))
+        Ok(Some(Arc::new(ZegoStart { settings, client }) as Arc<dyn ProviderStart>))
     })
 }
 
-fn reader<'a>(env: &'a Env, secrets: &'a Secrets<'_>) -> Built<'a, dyn CallbackReader> {
+fn build_stop<'a>(
+    env: &'a Env,
+    secrets: &'a Secrets<'_>,
+    transport: Arc<dyn Transport>,
+) -> Built<'a, dyn ProviderStop> {
     Box::pin(async move {
-        let Some(source) = Settings::from_env(env)?.callback_secret else {
+        let settings = StopSettings::from_env(env)?;
+        let Some(api) = &settings.api else {
+            return Ok(None);
+        };
+        let (app_id, server_secret) = api.resolve(secrets).await?;
+        let client = Client {
+            base_url: settings.base_url.clone(),
+            app_id,
+            server_secret,
+            transport,
+        };
+        Ok(Some(Arc::new(ZegoStop { settings, client }) as Arc<dyn ProviderStop>))
+    })
+}
+
+fn build_reader<'a>(env: &'a Env, secrets: &'a Secrets<'_>) -> Built<'a, dyn CallbackReader> {
+    Box::pin(async move {
+        let Some(source) = callback_secret(env) else {
             return Ok(None);
         };
         let callbacks = ZegoCallbacks {
@@ -272,24 +326,15 @@ fn reader<'a>(env: &'a Env, secrets: &'a Secrets<'_>) -> Built<'a, dyn CallbackR
     })
 }
 
-/// Zego's server API, each call signed afresh.
-pub struct Zego {
-    settings: Settings,
+/// Zego's server API: where, and the credentials that sign each call.
+struct Client {
+    base_url: String,
     app_id: u32,
     server_secret: Secret,
     transport: Arc<dyn Transport>,
 }
 
-impl Zego {
-    pub fn new(settings: Settings, app_id: u32, server_secret: Secret, transport: Arc<dyn Transport>) -> Self {
-        Zego {
-            settings,
-            app_id,
-            server_secret,
-            transport,
-        }
-    }
-
+impl Client {
     /// One signed call: a fresh nonce and timestamp each time.
     async fn call(
         &self,
@@ -300,44 +345,70 @@ impl Zego {
         let nonce = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
         let timestamp = OffsetDateTime::now_utc().unix_timestamp();
         let params = CommonParams::signed(action, self.app_id, &nonce, self.server_secret.expose(), timestamp);
-        let url = format!("{}/?{}", self.settings.base_url, params.to_query());
+        let url = format!("{}/?{}", self.base_url, params.to_query());
         let body = serde_json::to_vec(body)
             .map_err(|error| ProviderError::Unreachable(format!("request not serialisable: {error}")))?;
         self.transport.post_json(url, body, timeout).await?.json()
     }
 }
 
-/// What a Zego code means for the caller.
+/// What a Zego code means for the caller; the API's names of old.
 fn refusal(code: ZegoCode, message: String) -> Refusal {
-    let (class, retry_after, message) = if code.is_configuration_error() {
-        (
-            RefusalClass::Configuration,
-            None,
-            format!("{message}: check the Zego AppId, ServerSecret and that moderation is enabled for the account"),
-        )
-    } else if code.retry_later() {
-        (
-            RefusalClass::ProviderFailing,
-            Some(Duration::from_secs(RETRY_AFTER_SECS)),
-            message,
-        )
-    } else {
-        (RefusalClass::ProviderFailing, None, message)
-    };
-    Refusal {
+    let refused = Refusal {
         provider: ID,
         code: code.code(),
-        message,
-        class,
-        retry_after,
+        label: "ZEGO_FAILURE",
+        message: format!("Zego refused ({code}): {message}"),
+        class: RefusalClass::ProviderFailing,
+        retry_after: None,
+        transient: false,
+    };
+    if code.is_configuration_error() {
+        Refusal {
+            label: "ZEGO_CONFIGURATION",
+            class: RefusalClass::Configuration,
+            message: format!(
+                "Zego refused the deployment's configuration ({code}: {message}): check the Zego AppId, ServerSecret and that moderation is enabled for the account"
+            ),
+            ..refused
+        }
+    } else if code.retry_later() {
+        Refusal {
+            label: "ZEGO_RETRY_LATER",
+            retry_after: Some(Duration::from_secs(RETRY_AFTER_SECS)),
+            transient: true,
+            ..refused
+        }
+    } else {
+        refused
     }
 }
 
-impl ProviderControl for Zego {
+/// Zego's start (`StartCensorAudioV2`).
+pub struct ZegoStart {
+    settings: StartSettings,
+    client: Client,
+}
+
+impl ZegoStart {
+    pub fn new(settings: StartSettings, app_id: u32, server_secret: Secret, transport: Arc<dyn Transport>) -> Self {
+        let client = Client {
+            base_url: settings.base_url.clone(),
+            app_id,
+            server_secret,
+            transport,
+        };
+        ZegoStart { settings, client }
+    }
+}
+
+impl Provider for ZegoStart {
     fn id(&self) -> ProviderId {
         ID
     }
+}
 
+impl ProviderStart for ZegoStart {
     /// Zego starts a second task for a resubmitted room.
     fn recognises_resubmission(&self) -> bool {
         false
@@ -357,36 +428,55 @@ impl ProviderControl for Zego {
         Box::pin(async move {
             let request = start_body(&body.request, callback_url, &self.settings.default_event_id)
                 .map_err(|problems| ProviderError::Unreachable(format!("the start was not checked: {problems}")))?;
-            let answer = self.call(START_ACTION, &request, self.settings.start_timeout).await?;
+            let answer = self.client.call(START_ACTION, &request, self.settings.timeout).await?;
             let task_id = answer.data.map(|data| data.task_id).filter(|id| !id.is_empty());
-            match (answer.code, task_id) {
-                (ZegoCode::Success, Some(task_id)) => Ok(Submission::Accepted {
+            Ok(match (answer.code, task_id) {
+                (ZegoCode::Success, Some(task_id)) => Submission::Accepted {
                     provider_task_id: task_id,
-                }),
-                (ZegoCode::Success, None) => Err(ProviderError::BadAnswer(
-                    "Zego accepted the start without a TaskId".into(),
-                )),
-                (code, _) => Ok(Submission::Refused(refusal(code, answer.message))),
-            }
+                },
+                (code, _) => Submission::Refused(refusal(code, answer.message)),
+            })
         })
+    }
+}
+
+/// Zego's stop (`StopCensorAudioV2`).
+pub struct ZegoStop {
+    settings: StopSettings,
+    client: Client,
+}
+
+impl ZegoStop {
+    pub fn new(settings: StopSettings, app_id: u32, server_secret: Secret, transport: Arc<dyn Transport>) -> Self {
+        let client = Client {
+            base_url: settings.base_url.clone(),
+            app_id,
+            server_secret,
+            transport,
+        };
+        ZegoStop { settings, client }
+    }
+}
+
+impl Provider for ZegoStop {
+    fn id(&self) -> ProviderId {
+        ID
+    }
+}
+
+impl ProviderStop for ZegoStop {
+    /// Zego moderates audio only.
+    fn stops(&self, media: Media) -> bool {
+        media == Media::Audio
     }
 
     fn stop<'a>(&'a self, task: &'a ProviderTask) -> BoxFuture<'a, Result<Stop, ProviderError>> {
         Box::pin(async move {
-            if task.media == Media::Video {
-                return Ok(Stop::Refused(Refusal {
-                    provider: ID,
-                    code: 0,
-                    message: "Zego moderates audio only; there is no video task to stop".into(),
-                    class: RefusalClass::InvalidRequest,
-                    retry_after: None,
-                }));
-            }
             let body = StopCensorAudio {
                 task_id: task.id.clone(),
                 other: Default::default(),
             };
-            let answer = self.call(STOP_ACTION, &body, self.settings.stop_timeout).await?;
+            let answer = self.client.call(STOP_ACTION, &body, self.settings.timeout).await?;
             Ok(match answer.code {
                 ZegoCode::Success => Stop::Stopped,
                 code => Stop::Refused(refusal(code, answer.message)),
@@ -408,11 +498,13 @@ impl ZegoCallbacks {
     }
 }
 
-impl CallbackReader for ZegoCallbacks {
+impl Provider for ZegoCallbacks {
     fn id(&self) -> ProviderId {
         ID
     }
+}
 
+impl CallbackReader for ZegoCallbacks {
     fn read(&self, body: &[u8], now: OffsetDateTime) -> Result<Reading, ReadError> {
         let callback = streamguard_wire::zego::parse_callback(body)
             .map_err(|problems| ReadError::Malformed(problems.to_string()))?;
@@ -505,31 +597,39 @@ mod tests {
     fn codes_are_classified() {
         for code in [50006, 50007, 50009] {
             let refused = refusal(ZegoCode::from_code(code), "m".into());
-            assert_eq!(refused.class, RefusalClass::ProviderFailing);
+            assert_eq!(
+                (refused.class, refused.label),
+                (RefusalClass::ProviderFailing, "ZEGO_RETRY_LATER")
+            );
             assert_eq!(refused.retry_after, Some(Duration::from_secs(300)));
+            assert!(refused.transient);
         }
         for code in [50117, 100000004, 100000005, 100000014] {
             let refused = refusal(ZegoCode::from_code(code), "m".into());
-            assert_eq!(refused.class, RefusalClass::Configuration, "{code}");
-            assert!(refused.message.contains("ServerSecret"));
+            assert_eq!(
+                (refused.class, refused.label),
+                (RefusalClass::Configuration, "ZEGO_CONFIGURATION"),
+                "{code}"
+            );
+            assert!(refused.message.contains("ServerSecret") && !refused.transient);
         }
+        let other = refusal(ZegoCode::from_code(1), "m".into());
+        assert_eq!(
+            (other.class, other.label, other.transient),
+            (RefusalClass::ProviderFailing, "ZEGO_FAILURE", false)
+        );
     }
 
     #[test]
     fn settings_problems_name_the_variable() {
-        let settings = |pairs: &[(&str, &str)]| Settings::from_env(&Env::from_pairs(pairs.iter().copied()));
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
+        let settings = |pairs: &[(&str, &str)]| StartSettings::from_env(&env(pairs));
         let defaults = settings(&[]).unwrap();
         assert_eq!(defaults.base_url, "https://rtc-api.zego.im");
-        assert_eq!(
-            (defaults.api.clone(), defaults.callback_secret.clone()),
-            (None, None),
-            "off by default"
-        );
-        assert_eq!(
-            defaults.stop_timeout,
-            Duration::from_secs(1),
-            "a stop waits as long as any stop"
-        );
+        assert_eq!(defaults.api, None, "off by default");
+        assert_eq!(callback_secret(&env(&[])), None, "callbacks refused by default");
+        let stop = StopSettings::from_env(&env(&[])).unwrap();
+        assert_eq!(stop.timeout, Duration::from_secs(1), "a stop waits as long as any stop");
         assert_eq!(settings(&[("ZEGO_APP_ID", "1")]).unwrap_err().variable, "ZEGO_APP_ID");
         assert_eq!(
             settings(&[("ZEGO_APP_ID", "x"), ("ZEGO_SERVER_SECRET", "s")])

@@ -243,14 +243,14 @@ async fn a_token_for_a_provider_whose_callbacks_cannot_be_read_is_a_configuratio
     use std::sync::Arc;
     use streamguard_core::domain::CallbackHandler;
     use streamguard_core::ports::Readers;
-    use streamguard_core::providers::deepcleer::DeepCleerCallbacks;
+    use streamguard_core::providers::{REGISTERED, deepcleer::DeepCleerCallbacks};
     let world = World::new(Kind::Zego).await;
     let task = world.active("room-1", "rid-1").await;
     let only_deepcleer = CallbackHandler::new(
         world.store.clone(),
         world.queue.clone(),
         world.clock.clone(),
-        Readers::new(vec![Arc::new(DeepCleerCallbacks)]),
+        Readers::new(REGISTERED[0], REGISTERED, vec![Arc::new(DeepCleerCallbacks)]),
         key(),
         CallbackPolicy::default(),
     );

@@ -6,22 +6,34 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use streamguard_core::config::{self, Env, VARIABLES, variables};
 use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy};
-use streamguard_core::providers::{self, deepcleer, zego};
+use streamguard_core::functions::Function;
+use streamguard_core::init::Secrets;
+use streamguard_core::memory::ScriptedTransport;
+use streamguard_core::providers;
 
-/// The names `read` asks for, each branch taken once.
-fn names_read() -> BTreeSet<String> {
+/// The names the settings readers and the provider registry ask for, each
+/// branch taken once (secrets as local values: nothing is read from SSM).
+async fn names_read() -> BTreeSet<String> {
     let read = Arc::new(Mutex::new(BTreeSet::new()));
+    let sdk = aws_config::SdkConfig::builder().build();
+    let secrets = Secrets::new(&sdk);
     for overrides in [false, true] {
         let seen = read.clone();
         let env = Env::from_lookup(move |name| {
             seen.lock().unwrap().insert(name.to_owned());
             match name {
                 "DEEPCLEER_BASE_URL" | "DEEPCLEER_VIDEO_BASE_URL" if overrides => Some("http://127.0.0.1:1".into()),
+                "DEEPCLEER_ACCESS_KEY" | "ZEGO_SERVER_SECRET" | "ZEGO_CALLBACK_SECRET" if overrides => Some("s".into()),
                 "ZEGO_APP_ID" if overrides => Some("1".into()),
-                "ZEGO_SERVER_SECRET" if overrides => Some("s".into()),
                 _ => None,
             }
         });
+        let transport = Arc::new(ScriptedTransport::default());
+        providers::starts(&env, &secrets, transport.clone()).await.unwrap();
+        providers::stops(&env, &secrets, transport, Function::Close)
+            .await
+            .unwrap();
+        providers::readers(&env, &secrets).await.unwrap();
         let _ = config::table_name(&env);
         let _ = config::queue_url(&env);
         let _ = config::callback_key(&env);
@@ -29,9 +41,6 @@ fn names_read() -> BTreeSet<String> {
         let _ = StartPolicy::from_env(&env);
         let _ = ClosePolicy::from_env(&env);
         let _ = CallbackPolicy::from_env(&env);
-        let _ = providers::default_provider(&env);
-        let _ = deepcleer::Settings::from_env(&env);
-        let _ = zego::Settings::from_env(&env);
     }
     let mut read = read.lock().unwrap().clone();
     // Read by telemetry::init from the process environment.
@@ -42,10 +51,10 @@ fn names_read() -> BTreeSet<String> {
     read
 }
 
-#[test]
-fn the_variable_table_is_what_configuration_reads() {
+#[tokio::test]
+async fn the_variable_table_is_what_configuration_reads() {
     let listed: BTreeSet<String> = VARIABLES.iter().map(|variable| variable.name.to_owned()).collect();
-    assert_eq!(names_read(), listed);
+    assert_eq!(names_read().await, listed);
 }
 
 #[test]

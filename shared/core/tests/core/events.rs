@@ -7,7 +7,7 @@ use std::path::Path;
 use streamguard_core::domain::Secret;
 use streamguard_core::domain::events::{self, TaskContext};
 use streamguard_core::domain::provider::Reading;
-use streamguard_core::ports::CallbackReader;
+use streamguard_core::ports::{CallbackReader, Provider};
 use streamguard_core::providers::deepcleer::{self, DeepCleerCallbacks};
 use streamguard_core::providers::zego::{self, ZegoCallbacks};
 use streamguard_wire::event::QueueEvent;

@@ -295,11 +295,12 @@ async fn an_answer_without_a_task_id_is_not_a_start() {
         .transport
         .answer(json!({"Code": 0, "Message": "success", "RequestId": "r"}));
     let error = world.start(&Kind::Zego.body("room-z")).await.unwrap_err();
-    assert!(matches!(error, Error::ProviderUnavailable { .. }), "{error:?}");
+    assert_eq!(errors::status(&error), 502, "{error:?}");
+    assert_eq!(errors::code(&error), "ZEGO_FAILURE");
     assert_eq!(
         world.stored("room-z").status,
-        TaskStatus::Starting,
-        "released for the next start"
+        TaskStatus::Failed,
+        "the btId is free again"
     );
     let world = World::new(Kind::DeepCleer).await;
     world

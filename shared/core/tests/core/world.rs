@@ -67,7 +67,7 @@ fn environment(default: Kind, configured: &[Kind]) -> Env {
 }
 
 pub fn key() -> CallbackKey {
-    CallbackKey::new(b"a-test-key-of-enough-length").unwrap()
+    CallbackKey::new(b"a-test-key-of-enough-length", providers::REGISTERED).unwrap()
 }
 
 impl World {
@@ -87,9 +87,10 @@ impl World {
         // Local-run values only: nothing is read from SSM.
         let sdk = aws_config::SdkConfig::builder().build();
         let secrets = Secrets::new(&sdk);
-        let controls = |function| providers::controls(&env, &secrets, transport.clone(), function);
-        let start_providers = controls(Function::Start).await.unwrap();
-        let close_providers = controls(Function::Close).await.unwrap();
+        let start_providers = providers::starts(&env, &secrets, transport.clone()).await.unwrap();
+        let close_providers = providers::stops(&env, &secrets, transport.clone(), Function::Close)
+            .await
+            .unwrap();
         let readers = providers::readers(&env, &secrets).await.unwrap();
         World {
             kind,

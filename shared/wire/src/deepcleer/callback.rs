@@ -6,8 +6,9 @@
 //! (`audioDetail.riskLevel`); unknown fields are ignored; both casings of
 //! the documented casing quirks are accepted; numbers may come as strings.
 
-use super::vocabulary::{ResponseCode, RiskLevel, StreamEndCode};
+use super::vocabulary::{ResponseCode, StreamEndCode};
 use crate::lenient;
+use crate::verdict::{RiskLabel, RiskLevel, SegmentId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -75,38 +76,6 @@ impl Callback {
             .and_then(|detail| detail.aux_info.as_ref())
             .and_then(|aux| aux.pass_through.as_ref())
             .or_else(|| self.aux_info.as_ref().and_then(|aux| aux.pass_through.as_ref()))
-    }
-}
-
-/// A segment `requestId`: the task's requestId and the segment number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SegmentId<'a> {
-    /// The whole id as sent (the deduplication key).
-    pub full: &'a str,
-    /// The task's requestId (the part before `_N`), or the whole id when it has no suffix.
-    pub task_request_id: &'a str,
-    /// `N`, when present.
-    pub index: Option<u64>,
-}
-
-impl<'a> SegmentId<'a> {
-    /// Splits `b639…5583_2` into `b639…5583` and `2`.
-    pub fn parse(full: &'a str) -> Self {
-        if let Some((task, suffix)) = full.rsplit_once('_')
-            && !task.is_empty()
-            && let Ok(index) = suffix.parse::<u64>()
-        {
-            return SegmentId {
-                full,
-                task_request_id: task,
-                index: Some(index),
-            };
-        }
-        SegmentId {
-            full,
-            task_request_id: full,
-            index: None,
-        }
     }
 }
 
@@ -251,18 +220,6 @@ pub struct BusinessLabel {
     /// 0–2.
     #[serde(deserialize_with = "lenient::opt_integer")]
     pub confidence_level: Option<i64>,
-}
-
-/// `allLabels[]`.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
-#[serde(default, rename_all = "camelCase")]
-pub struct RiskLabel {
-    pub risk_label1: Option<String>,
-    pub risk_label2: Option<String>,
-    pub risk_label3: Option<String>,
-    pub risk_description: Option<String>,
 }
 
 /// `tokenProfileLabels[]` and `tokenRiskLabels[]`.

@@ -8,6 +8,8 @@ mod response;
 mod start;
 mod vocabulary;
 
+/// The engine's shared vocabulary, as DeepCleer's messages use it.
+pub use crate::verdict::{RiskLabel, RiskLevel, SegmentId};
 pub use callback::*;
 pub use response::*;
 pub use start::*;

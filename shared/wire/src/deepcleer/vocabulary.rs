@@ -101,16 +101,6 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// Disposition of a segment. This, not the labels, decides what to do.
-    /// Parsed without regard to case.
-    @case_insensitive RiskLevel "risk level" {
-        Pass => "PASS",
-        Review => "REVIEW",
-        Reject => "REJECT",
-    }
-}
-
 code_enum! {
     /// `code` of every synchronous response and of callbacks.
     ResponseCode "response code" {
@@ -266,14 +256,6 @@ mod tests {
         assert_eq!(set.0[1], RiskType::Unknown("NEWTHING".into()));
         assert!(!set.0[1].is_known());
         assert_eq!(set.to_wire(), "POLITY_NEWTHING");
-    }
-
-    #[test]
-    fn risk_level_ignores_case_and_keeps_unknown_levels() {
-        assert_eq!(RiskLevel::parse("reject"), RiskLevel::Reject);
-        assert_eq!(RiskLevel::parse("Review"), RiskLevel::Review);
-        assert_eq!(RiskLevel::parse("BLOCK"), RiskLevel::Unknown("BLOCK".into()));
-        assert_eq!(serde_json::to_string(&RiskLevel::Reject).unwrap(), r#""REJECT""#);
     }
 
     #[test]

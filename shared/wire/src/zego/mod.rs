@@ -21,8 +21,6 @@ pub const STOP_ACTION: &str = "StopCensorAudioV2";
 pub const SIGNATURE_VERSION: &str = "2.0";
 /// How far a request or callback timestamp may be from now (Zego: ±10 min).
 pub const TIMESTAMP_TOLERANCE_SECS: i64 = 600;
-/// Default base URL; regional hosts exist, so this is configuration.
-pub const DEFAULT_BASE_URL: &str = "https://rtc-api.zego.im";
 /// Zego retries a callback at most this often (at 2, 4, 8, 16, 32 s).
 pub const CALLBACK_RETRIES: u32 = 5;
 /// Zego's advice for how long to wait after 50006 / 50007 / 50009.

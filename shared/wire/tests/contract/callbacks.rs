@@ -53,22 +53,6 @@ fn only_the_segment_identity_and_disposition_are_required() {
 }
 
 #[test]
-fn segment_ids_split_into_task_and_index() {
-    let id = SegmentId::parse("b639042cbfe229359e672074762c5583_12");
-    assert_eq!(
-        (id.task_request_id, id.index),
-        ("b639042cbfe229359e672074762c5583", Some(12))
-    );
-    let id = SegmentId::parse("b639042cbfe229359e672074762c5583");
-    assert_eq!(
-        (id.task_request_id, id.index),
-        ("b639042cbfe229359e672074762c5583", None)
-    );
-    let id = SegmentId::parse("room_a");
-    assert_eq!((id.task_request_id, id.index), ("room_a", None));
-}
-
-#[test]
 fn duplicate_submissions_are_read_from_every_placement() {
     let cases = [
         json!({"code": 1100, "message": "Success", "requestId": "new", "detail": {"errorCode": 1001, "dupRequestId": "old"}}),
