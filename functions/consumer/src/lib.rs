@@ -67,6 +67,17 @@ fn act(event: &QueueEvent) -> Result<(), String> {
         EventBody::StreamEnd(end) => {
             tracing::info!(bt_id, event_id = %event.event_id, reason = %end.end_reason, "stream ended")
         }
+        EventBody::StreamStale(stale) => tracing::warn!(
+            bt_id,
+            event_id = %event.event_id,
+            silent_secs = stale.silent_secs,
+            "no results from the provider: is the stream still live?"
+        ),
+        EventBody::StreamClosed(closed) => {
+            tracing::info!(bt_id, event_id = %event.event_id, reason = %closed.close_reason, "stream closed by streamguard")
+        }
+        // A kind newer than this consumer: acknowledge it, read nothing.
+        EventBody::Other => tracing::info!(bt_id, event_id = %event.event_id, "event of a newer kind"),
     }
     Ok(())
 }

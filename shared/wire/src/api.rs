@@ -57,6 +57,21 @@ impl StartBody {
         .collect()
     }
 
+    /// The `passThrough` the body carries (in `data.passThrough`, else
+    /// `data.extra.passThrough`): its field path and its size as JSON.
+    pub fn pass_through_size(&self) -> Option<(&'static str, usize)> {
+        let data = &self.request.data;
+        let (field, value) = match (
+            &data.pass_through,
+            data.extra.as_ref().and_then(|extra| extra.pass_through.as_ref()),
+        ) {
+            (Some(value), _) => ("data.passThrough", value),
+            (None, Some(value)) => ("data.extra.passThrough", value),
+            (None, None) => return None,
+        };
+        Some((field, serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len())))
+    }
+
     /// Whether the provider is asked to call back for every segment
     /// (`returnAllText` 1), not only for violations.
     pub fn reports_every_segment(&self) -> bool {
@@ -86,6 +101,15 @@ mod tests {
             let problems = StartBody::parse(not_a_name).unwrap_err();
             assert!(problems.names("provider"), "{problems}");
         }
+    }
+
+    #[test]
+    fn the_pass_through_is_measured_where_it_is() {
+        let body = StartBody::parse(r#"{"data": {"passThrough": {"a": "bc"}}}"#).unwrap();
+        assert_eq!(body.pass_through_size(), Some(("data.passThrough", 10)));
+        let body = StartBody::parse(r#"{"data": {"extra": {"passThrough": {}}}}"#).unwrap();
+        assert_eq!(body.pass_through_size(), Some(("data.extra.passThrough", 2)));
+        assert_eq!(StartBody::parse(r#"{"data": {}}"#).unwrap().pass_through_size(), None);
     }
 
     #[test]

@@ -46,11 +46,29 @@ pub struct QueueEvent {
     /// The request's `passThrough`, as echoed by the provider.
     #[cfg_attr(test, proptest(strategy = "crate::testgen::opt_value()"))]
     pub pass_through: Option<Value>,
+    /// The callback came from a provider task that is not its task's current
+    /// one (a stray, e.g. a start whose answer was lost and was made again):
+    /// published anyway, it changes no task, and streamguard stops that
+    /// provider task.
+    #[serde(default)]
+    pub stray_provider_task: bool,
+    /// What the provider sent that could not be read (a field of an
+    /// unexpected type): left out of the event and named here, by its path in
+    /// the provider's message.
+    #[serde(default)]
+    #[cfg_attr(test, proptest(strategy = "proptest::collection::vec(\"[a-zA-Z.]{1,20}\", 0..3)"))]
+    pub unread_fields: Vec<String>,
+    /// Fields shortened (texts) or left out (an oversized passThrough, labels
+    /// beyond the limit) so that the event stays under the queue's 256 KiB.
+    #[serde(default)]
+    #[cfg_attr(test, proptest(strategy = "proptest::collection::vec(\"[a-zA-Z.]{1,20}\", 0..3)"))]
+    pub truncated_fields: Vec<String>,
     #[serde(flatten)]
     pub body: EventBody,
 }
 
-/// What happened; `kind` on the wire.
+/// What happened; `kind` on the wire. New kinds may be added within a schema
+/// version: a consumer reads one it does not know as [`EventBody::Other`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -59,6 +77,14 @@ pub enum EventBody {
     Segment(Box<SegmentEvent>),
     /// The stream ended.
     StreamEnd(StreamEndEvent),
+    /// A stream that calls back for every segment has been silent for a while.
+    StreamStale(StreamStaleEvent),
+    /// streamguard closed the stream itself (it had run too long).
+    StreamClosed(StreamClosedEvent),
+    /// A kind this version of the crate does not know.
+    #[serde(other)]
+    #[cfg_attr(test, proptest(skip))]
+    Other,
 }
 
 /// A moderated segment.
@@ -72,6 +98,10 @@ pub struct SegmentEvent {
     pub segment_index: Option<u64>,
     /// The disposition; act on this, not on the labels.
     pub risk_level: RiskLevel,
+    /// `false` when the provider sent a level this version does not know: it
+    /// is published as given (never taken for PASS); decide what it means.
+    #[serde(default = "recognised")]
+    pub risk_level_recognised: bool,
     pub risk_label1: Option<String>,
     pub risk_label2: Option<String>,
     pub risk_label3: Option<String>,
@@ -106,6 +136,50 @@ pub struct StreamEndEvent {
     pub end_reason: String,
     /// Stream duration as reported (DeepCleer: `streamTime`; Zego: seconds).
     pub stream_time: Option<i64>,
+}
+
+impl EventBody {
+    /// The `kind` on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::Segment(_) => "segment",
+            EventBody::StreamEnd(_) => "streamEnd",
+            EventBody::StreamStale(_) => "streamStale",
+            EventBody::StreamClosed(_) => "streamClosed",
+            EventBody::Other => "other",
+        }
+    }
+}
+
+fn recognised() -> bool {
+    true
+}
+
+/// A stream that calls back for every segment (`returnAllText` 1) has sent
+/// nothing for a while: the provider may have lost it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(rename_all = "camelCase")]
+pub struct StreamStaleEvent {
+    /// The last sign of the stream (a callback recorded, or the start).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(test, proptest(strategy = "crate::testgen::utc_time()"))]
+    pub last_activity_at: OffsetDateTime,
+    /// Seconds since then.
+    pub silent_secs: u64,
+    /// The highest segment number seen.
+    pub segments_seen: u64,
+}
+
+/// streamguard closed the stream at the provider without being asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(rename_all = "camelCase")]
+pub struct StreamClosedEvent {
+    /// Why: `MAX_DURATION` (open longer than the deployment allows).
+    pub close_reason: String,
+    /// Seconds the task had been open.
+    pub open_secs: u64,
 }
 
 impl QueueEvent {

@@ -110,3 +110,50 @@ fn the_schema_rejects_events_that_break_it() {
         event.as_object_mut().unwrap().remove("endReason");
     }));
 }
+
+#[test]
+fn a_kind_this_version_does_not_know_is_read_as_other() {
+    let event: QueueEvent = serde_json::from_value(serde_json::json!({
+        "schemaVersion": 1, "eventId": "x:1", "provider": "deepcleer", "btId": "room-1", "requestId": "r",
+        "taskKnown": true, "receivedAt": "2026-11-21T06:00:00Z", "passThrough": null,
+        "kind": "somethingNew", "whatever": [1, 2]
+    }))
+    .unwrap();
+    assert_eq!(event.body, crate::event::EventBody::Other);
+    assert!(
+        !event.stray_provider_task && event.unread_fields.is_empty(),
+        "flags default when absent"
+    );
+}
+
+#[test]
+fn watchdog_events_satisfy_the_schema() {
+    let validator = schema_validator();
+    let base = serde_json::json!({
+        "schemaVersion": 1, "eventId": "streamguard:t:stale:3", "provider": "zego", "btId": "room-1",
+        "requestId": "r", "taskKnown": true, "receivedAt": "2026-11-21T06:00:00Z", "passThrough": null,
+        "strayProviderTask": false, "unreadFields": [], "truncatedFields": []
+    });
+    let mut stale = base.clone();
+    stale.as_object_mut().unwrap().extend(
+        serde_json::json!({"kind": "streamStale",
+        "lastActivityAt": "2026-11-21T05:57:00Z", "silentSecs": 180, "segmentsSeen": 3})
+        .as_object()
+        .unwrap()
+        .clone(),
+    );
+    let mut closed = base;
+    closed.as_object_mut().unwrap().extend(
+        serde_json::json!({"kind": "streamClosed",
+        "closeReason": "MAX_DURATION", "openSecs": 86400})
+        .as_object()
+        .unwrap()
+        .clone(),
+    );
+    for event in [stale, closed] {
+        let errors: Vec<String> = validator.iter_errors(&event).map(|error| error.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?} in {event}");
+        let parsed: QueueEvent = serde_json::from_value(event.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), event, "round trip");
+    }
+}

@@ -265,19 +265,21 @@ pub struct ZegoStatusAuxInfo {
 /// Parses a callback body, URL-decoding it first when it is not plain JSON
 /// (Zego's docs say the body may need URL-decoding).
 pub fn parse_callback(body: &[u8]) -> Result<ZegoCallback, Problems> {
+    crate::validation::parse_with_path(&callback_json(body)?)
+}
+
+/// A callback body as JSON text, URL-decoded when it is not plain JSON.
+pub fn callback_json(body: &[u8]) -> Result<std::borrow::Cow<'_, str>, Problems> {
     let plain = std::str::from_utf8(body).map_err(|_| body_problem("is not UTF-8"))?;
-    let trimmed = plain.trim_start();
-    let decoded;
-    let json = if trimmed.starts_with('{') {
-        plain
-    } else {
-        decoded = percent_encoding::percent_decode_str(&plain.replace('+', " "))
+    if plain.trim_start().starts_with('{') {
+        return Ok(std::borrow::Cow::Borrowed(plain));
+    }
+    Ok(std::borrow::Cow::Owned(
+        percent_encoding::percent_decode_str(&plain.replace('+', " "))
             .decode_utf8()
             .map_err(|_| body_problem("is neither JSON nor URL-encoded UTF-8 JSON"))?
-            .into_owned();
-        &decoded
-    };
-    crate::validation::parse_with_path(json)
+            .into_owned(),
+    ))
 }
 
 fn body_problem(rule: &str) -> Problems {
