@@ -5,15 +5,15 @@
 use crate::aws::dynamo::DynamoStore;
 use crate::aws::sqs::SqsQueue;
 use crate::config::{self, Env};
-use crate::domain::CallbackKey;
 use crate::domain::callback::CallbackHandler;
 use crate::domain::close::Closer;
-use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy};
+use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
 use crate::domain::start::{CallbackUrls, Starter};
+use crate::domain::{CallbackKey, Watchdog};
 use crate::functions::Function;
 use crate::https;
 use crate::init::{InitError, Secrets};
-use crate::ports::SystemClock;
+use crate::ports::{Clock, SystemClock};
 use crate::providers::{self, transport::HttpTransport};
 use std::sync::Arc;
 
@@ -23,12 +23,19 @@ pub type StartService = Starter<DynamoStore, SystemClock>;
 pub type CloseService = Closer<DynamoStore, SystemClock>;
 /// What `callback` runs: it publishes and calls no provider.
 pub type CallbackService = CallbackHandler<DynamoStore, SqsQueue, SystemClock>;
+/// What `watchdog` runs, on the clock it is given (the real one in Lambda;
+/// tests move theirs).
+pub type WatchdogService<C = SystemClock> = Watchdog<DynamoStore, SqsQueue, C>;
 
-/// The AWS actions `start` makes (claim: PutItem; transitions: UpdateItem;
-/// `GET /streams`: GetItem and a Query counting REJECTs; secrets: GetParameter).
+/// The AWS actions `start` makes (claim: PutItem, and a transaction of two
+/// PutItems when it replaces a finished task; undoing a claim: DeleteItem or
+/// a PutItem and DeleteItem; transitions: UpdateItem; a duplicate's holder:
+/// a Query of `byRequestId`; `GET /streams`: GetItem, a Query counting
+/// REJECTs, a Query of `byOpen`; secrets: GetParameter).
 /// The template grants exactly these; a test holds the two together and checks
 /// every call made in the end-to-end flows against them.
 pub const START_ACTIONS: &[&str] = &[
+    "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
@@ -44,10 +51,23 @@ pub const CLOSE_ACTIONS: &[&str] = &[
     "ssm:GetParameter",
 ];
 /// The AWS actions `callback` makes; it never calls the provider and cannot
-/// read the accessKey. `GetQueueAttributes` is the queue warm-up at init.
+/// read the accessKey. `GetQueueAttributes` is the queue warm-up at init;
+/// PutItem writes event and stray records.
 pub const CALLBACK_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "sqs:GetQueueAttributes",
+    "sqs:SendMessage",
+    "ssm:GetParameter",
+];
+/// The AWS actions `watchdog` makes: it queries the open index, moves tasks
+/// along, publishes (records, queue), and stops provider tasks (their
+/// credentials).
+pub const WATCHDOG_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
     "dynamodb:UpdateItem",
     "sqs:GetQueueAttributes",
     "sqs:SendMessage",
@@ -60,6 +80,7 @@ pub fn actions(function: Function) -> &'static [&'static str] {
         Function::Start => START_ACTIONS,
         Function::Close => CLOSE_ACTIONS,
         Function::Callback => CALLBACK_ACTIONS,
+        Function::Watchdog => WATCHDOG_ACTIONS,
     }
 }
 
@@ -182,6 +203,30 @@ pub async fn callback_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<
     })
     .await;
     Ok(CallbackHandler::new(store, queue, SystemClock, readers, key, policy))
+}
+
+/// The service of the `watchdog` function, on `clock`.
+pub async fn watchdog_service<C: Clock>(
+    env: &Env,
+    sdk: &aws_config::SdkConfig,
+    clock: C,
+) -> Result<WatchdogService<C>, InitError> {
+    let secrets = Secrets::new(sdk);
+    let providers = providers::stops(env, &secrets, Arc::new(HttpTransport::default()), Function::Watchdog).await?;
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config::queue_url(env)?);
+    let policy = WatchdogPolicy::from_env(env)?;
+    let store = store(env, sdk)?;
+    open_connections(async {
+        tokio::join!(store.warm_up(), queue.warm_up());
+    })
+    .await;
+    Ok(Watchdog {
+        store,
+        queue,
+        clock,
+        providers,
+        policy,
+    })
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! the real store. Each case uses its own btIds, so one store serves them all.
 
 use crate::domain::ProviderId;
-use crate::domain::task::{Published, StreamEnd, Task, TaskStatus};
-use crate::ports::{Claim, TaskStore};
+use crate::domain::task::{Open, Published, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::ports::{Claim, OpenFilter, Progress, StoreError, TaskStore};
+use std::collections::BTreeSet;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -14,11 +15,17 @@ pub async fn check_task_store<S: TaskStore>(store: &S, provider: ProviderId) {
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let cases = Cases { store, provider, run };
     cases.claim().await;
+    cases.tasks_are_kept_by_id().await;
     cases.take_over().await;
+    cases.abandon().await;
     cases.activate_fail_release().await;
-    cases.find_by_request_id().await;
-    cases.closing_and_ended().await;
+    cases.find_by_provider_task().await;
+    cases.close().await;
+    cases.end().await;
     cases.progress().await;
+    cases.stale().await;
+    cases.strays().await;
+    cases.open_listing().await;
     cases.published_records().await;
 }
 
@@ -34,6 +41,18 @@ fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_790_000_000 + seconds).expect("in range")
 }
 
+fn end(code: Option<i64>, reason: &str) -> StreamEnd {
+    StreamEnd {
+        code,
+        reason: reason.to_owned(),
+        stream_time: code.map(|_| 600),
+    }
+}
+
+fn token_expired() -> StreamEnd {
+    end(Some(3005), "TOKEN_INVALID_OR_EXPIRED")
+}
+
 impl<S: TaskStore> Cases<'_, S> {
     fn bt_id(&self, case: &str) -> String {
         format!("conformance-{}-{case}", self.run)
@@ -43,15 +62,28 @@ impl<S: TaskStore> Cases<'_, S> {
         Task::starting(&self.bt_id(case), self.provider, now, now + LEASE)
     }
 
-    async fn get(&self, bt_id: &str) -> Task {
-        self.store.get(bt_id).await.expect("get").expect("the task exists")
+    async fn current(&self, bt_id: &str) -> Task {
+        self.store
+            .current(bt_id)
+            .await
+            .expect("current")
+            .expect("a current task")
     }
 
-    async fn active(&self, case: &str, request_id: &str) -> Task {
-        let task = self.starting(case, at(0));
+    async fn by_id(&self, task: &Task) -> Task {
+        self.store
+            .task(&task.bt_id, &task.task_id)
+            .await
+            .expect("task")
+            .expect("the task exists")
+    }
+
+    /// A new ACTIVE task for `case` (replacing whatever does not hold the btId).
+    async fn active(&self, case: &str, request_id: &str, now: OffsetDateTime) -> Task {
+        let task = self.starting(case, now);
         assert_eq!(self.store.claim(&task).await.unwrap(), Claim::Created, "{case}: claim");
         self.store
-            .activate(&task, request_id, false, at(1))
+            .activate(&task, request_id, false, now)
             .await
             .unwrap()
             .expect("activated")
@@ -60,7 +92,7 @@ impl<S: TaskStore> Cases<'_, S> {
     async fn claim(&self) {
         let first = self.starting("claim", at(0));
         assert_eq!(
-            self.store.get(&first.bt_id).await.unwrap(),
+            self.store.current(&first.bt_id).await.unwrap(),
             None,
             "claim: nothing before"
         );
@@ -69,7 +101,7 @@ impl<S: TaskStore> Cases<'_, S> {
             Claim::Created,
             "claim: on an empty btId"
         );
-        assert_eq!(self.get(&first.bt_id).await, first, "claim: stored as given");
+        assert_eq!(self.current(&first.bt_id).await, first, "claim: stored as given");
 
         let second = self.starting("claim", at(5));
         assert_eq!(
@@ -84,7 +116,7 @@ impl<S: TaskStore> Cases<'_, S> {
             "claim: a STARTING task past its lease is stale"
         );
         assert_eq!(
-            self.get(&first.bt_id).await,
+            self.current(&first.bt_id).await,
             first,
             "claim: a refused claim changes nothing"
         );
@@ -100,20 +132,80 @@ impl<S: TaskStore> Cases<'_, S> {
             Claim::Live(active.clone()),
             "claim: an ACTIVE task holds the btId whatever the time"
         );
+        for (status, free) in [
+            (TaskStatus::Closed, "claim: a CLOSED task frees the btId"),
+            (TaskStatus::Ended, "claim: an ENDED task frees the btId"),
+        ] {
+            let holder = self.current(&first.bt_id).await;
+            let holder = if holder.status == TaskStatus::Starting {
+                self.store
+                    .activate(&holder, "r-claim-2", false, at(200))
+                    .await
+                    .unwrap()
+                    .unwrap()
+            } else {
+                holder
+            };
+            self.store.mark_closed(&holder, at(210)).await.unwrap().expect("closed");
+            if status == TaskStatus::Ended {
+                self.store
+                    .mark_ended(&holder.bt_id, &holder.task_id, &token_expired(), at(220), at(9999))
+                    .await
+                    .unwrap()
+                    .expect("ended");
+            }
+            let next = self.starting("claim", at(300));
+            assert_eq!(self.store.claim(&next).await.unwrap(), Claim::Created, "{free}");
+            assert_eq!(
+                self.current(&first.bt_id).await,
+                next,
+                "{free}: the new task is current"
+            );
+            assert_eq!(
+                self.by_id(&holder).await.status,
+                status,
+                "{free}: the replaced task is kept by id"
+            );
+        }
+        let current = self.current(&first.bt_id).await;
         self.store
-            .mark_ended(&first.bt_id, &first.task_id, &end(), at(2))
+            .fail(&current, "refused", at(400), at(9999))
             .await
-            .unwrap();
-        let after_end = self.starting("claim", at(3));
+            .unwrap()
+            .expect("failed");
         assert_eq!(
-            self.store.claim(&after_end).await.unwrap(),
+            self.store.claim(&self.starting("claim", at(401))).await.unwrap(),
             Claim::Created,
-            "claim: an ENDED task frees the btId"
+            "claim: a FAILED task frees the btId"
+        );
+    }
+
+    async fn tasks_are_kept_by_id(&self) {
+        let old = self.active("by-id", "r-old", at(0)).await;
+        self.store.mark_closed(&old, at(10)).await.unwrap().expect("closed");
+        let new = self.active("by-id", "r-new", at(20)).await;
+        let ended = self
+            .store
+            .mark_ended(&old.bt_id, &old.task_id, &token_expired(), at(30), at(9999))
+            .await
+            .unwrap()
+            .expect("the end of a replaced task is recorded on it");
+        assert_eq!((ended.status, ended.end_code), (TaskStatus::Ended, Some(3005)));
+        assert_eq!(self.by_id(&old).await, ended, "by id: the replaced task as changed");
+        assert_eq!(
+            self.current(&old.bt_id).await,
+            new,
+            "by id: the current task is untouched"
         );
         assert_eq!(
-            self.get(&first.bt_id).await,
-            after_end,
-            "claim: the new task replaces the ended one"
+            self.store.task(&old.bt_id, &"f".repeat(32)).await.unwrap(),
+            None,
+            "by id: an unknown id"
+        );
+        assert_eq!(
+            self.store.task(&self.bt_id("elsewhere"), &old.task_id).await.unwrap(),
+            None,
+            "by id: under its own btId only"
         );
     }
 
@@ -145,6 +237,46 @@ impl<S: TaskStore> Cases<'_, S> {
         );
     }
 
+    async fn abandon(&self) {
+        let lone = self.starting("abandon-empty", at(0));
+        self.store.claim(&lone).await.unwrap();
+        self.store.abandon(&lone).await.unwrap();
+        assert_eq!(
+            self.store.current(&lone.bt_id).await.unwrap(),
+            None,
+            "abandon: nothing was there"
+        );
+        assert_eq!(
+            self.store.task(&lone.bt_id, &lone.task_id).await.unwrap(),
+            None,
+            "abandon: forgotten"
+        );
+
+        let earlier = self.active("abandon", "r-earlier", at(0)).await;
+        let earlier = self
+            .store
+            .mark_ended(&earlier.bt_id, &earlier.task_id, &token_expired(), at(5), at(9999))
+            .await
+            .unwrap()
+            .unwrap();
+        let claimed = self.starting("abandon", at(10));
+        assert_eq!(self.store.claim(&claimed).await.unwrap(), Claim::Created);
+        self.store.abandon(&claimed).await.unwrap();
+        assert_eq!(
+            self.current(&earlier.bt_id).await,
+            earlier,
+            "abandon: the earlier task is current again"
+        );
+        assert_eq!(self.store.task(&claimed.bt_id, &claimed.task_id).await.unwrap(), None);
+        let active = self.active("abandon", "r-later", at(20)).await;
+        self.store.abandon(&active).await.unwrap();
+        assert_eq!(
+            self.current(&active.bt_id).await,
+            active,
+            "abandon: only a STARTING task"
+        );
+    }
+
     async fn activate_fail_release(&self) {
         let task = self.starting("activate", at(0));
         self.store.claim(&task).await.unwrap();
@@ -163,36 +295,33 @@ impl<S: TaskStore> Cases<'_, S> {
             .unwrap();
         assert_eq!(active.status, TaskStatus::Active);
         assert_eq!(active.request_id.as_deref(), Some("r-activate"));
+        assert_eq!(active.provider_task_ids, ["r-activate"]);
         assert!(active.adopted_duplicate);
         assert_eq!(active.active_at, Some(at(1)));
         assert_eq!(active.starting_expires_at, None);
-        assert_eq!(self.get(&task.bt_id).await, active, "activate: stored");
+        assert_eq!(self.current(&task.bt_id).await, active, "activate: stored");
         assert_eq!(
             self.store.activate(&task, "r-again", false, at(2)).await.unwrap(),
             None,
             "activate: only a STARTING task"
         );
-        self.store.fail(&task, "too late", at(3)).await.unwrap();
+        assert_eq!(self.store.fail(&task, "too late", at(3), at(9999)).await.unwrap(), None);
         assert_eq!(
-            self.get(&task.bt_id).await.status,
+            self.current(&task.bt_id).await.status,
             TaskStatus::Active,
             "fail: only a STARTING task"
         );
 
         let refused = self.starting("fail", at(0));
         self.store.claim(&refused).await.unwrap();
-        self.store
-            .fail(&refused, "provider code 1902: bad", at(1))
+        let failed = self
+            .store
+            .fail(&refused, "provider code 1902: bad", at(1), at(9999))
             .await
+            .unwrap()
             .unwrap();
-        let failed = self.get(&refused.bt_id).await;
         assert_eq!(failed.status, TaskStatus::Failed);
         assert_eq!(failed.failure.as_deref(), Some("provider code 1902: bad"));
-        assert_eq!(
-            self.store.claim(&self.starting("fail", at(2))).await.unwrap(),
-            Claim::Created,
-            "fail: a FAILED task frees the btId"
-        );
 
         let released = self.starting("release", at(0));
         self.store.claim(&released).await.unwrap();
@@ -206,99 +335,333 @@ impl<S: TaskStore> Cases<'_, S> {
         );
     }
 
-    async fn find_by_request_id(&self) {
+    async fn find_by_provider_task(&self) {
         let request_id = format!("r-find-{}", self.run);
-        let active = self.active("find", &request_id).await;
-        assert_eq!(self.store.find_by_request_id(&request_id).await.unwrap(), Some(active));
+        let active = self.active("find", &request_id, at(0)).await;
         assert_eq!(
+            self.store.find_by_provider_task(&request_id).await.unwrap(),
+            vec![active.clone()]
+        );
+        let closed = self.store.mark_closed(&active, at(1)).await.unwrap().unwrap();
+        self.active("find", &format!("r-find-next-{}", self.run), at(2)).await;
+        assert_eq!(
+            self.store.find_by_provider_task(&request_id).await.unwrap(),
+            vec![closed],
+            "find: a replaced task too"
+        );
+        assert!(
             self.store
-                .find_by_request_id(&format!("unknown-{}", self.run))
+                .find_by_provider_task(&format!("unknown-{}", self.run))
                 .await
-                .unwrap(),
-            None
+                .unwrap()
+                .is_empty()
         );
     }
 
-    async fn closing_and_ended(&self) {
-        let active = self.active("close", "r-close").await;
-        let closing = self.store.mark_closing(&active, at(10)).await.unwrap().unwrap();
-        assert_eq!(closing.status, TaskStatus::Closing);
-        assert_eq!(closing.closing_at, Some(at(10)));
-        let again = self.store.mark_closing(&active, at(20)).await.unwrap().unwrap();
+    async fn close(&self) {
+        let active = self.active("close", "r-close", at(0)).await;
+        let requested = self
+            .store
+            .request_close(&active, "REQUESTED", at(10))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            again.closing_at,
-            Some(at(10)),
-            "closing: the first close's time is kept"
+            (
+                requested.close_requested_at,
+                requested.close_reason.as_deref(),
+                requested.close_attempts
+            ),
+            (Some(at(10)), Some("REQUESTED"), 1)
         );
-        let mut other = active.clone();
-        other.task_id = "f".repeat(32);
+        self.store.close_failed(&requested, "timeout").await.unwrap();
+        assert_eq!(self.by_id(&active).await.close_error.as_deref(), Some("timeout"));
+        let again = self
+            .store
+            .request_close(&active, "MAX_DURATION", at(20))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            self.store.mark_closing(&other, at(20)).await.unwrap(),
+            (
+                again.close_requested_at,
+                again.close_reason.as_deref(),
+                again.close_attempts
+            ),
+            (Some(at(10)), Some("REQUESTED"), 2),
+            "close: the first request's time and reason are kept, attempts counted"
+        );
+        assert_eq!(again.close_error, None, "close: a new attempt clears the last error");
+        assert_eq!(again.status, TaskStatus::Active, "close: requested is not yet closed");
+        let closed = self.store.mark_closed(&active, at(30)).await.unwrap().unwrap();
+        assert_eq!((closed.status, closed.closed_at), (TaskStatus::Closed, Some(at(30))));
+        assert_eq!(
+            self.store.mark_closed(&active, at(40)).await.unwrap(),
             None,
-            "closing: only the same task"
+            "close: once"
         );
-
-        assert!(
-            !self
-                .store
-                .mark_ended(&active.bt_id, &other.task_id, &end(), at(30))
-                .await
-                .unwrap(),
-            "ended: only the btId's current task"
-        );
-        assert!(
-            self.store
-                .mark_ended(&active.bt_id, &active.task_id, &end(), at(30))
-                .await
-                .unwrap()
-        );
-        let ended = self.get(&active.bt_id).await;
-        assert_eq!(ended.status, TaskStatus::Ended);
         assert_eq!(
-            (ended.end_code, ended.end_reason.as_deref(), ended.stream_time),
-            (Some(3005), Some("TOKEN_INVALID_OR_EXPIRED"), Some(600))
-        );
-        assert_eq!(ended.ended_at, Some(at(30)));
-        assert_eq!(
-            self.store.mark_closing(&active, at(40)).await.unwrap(),
+            self.store.request_close(&active, "REQUESTED", at(40)).await.unwrap(),
             None,
-            "closing: not once ENDED"
+            "close: only an ACTIVE task"
         );
-
         let starting = self.starting("close-starting", at(0));
         self.store.claim(&starting).await.unwrap();
         assert_eq!(
-            self.store.mark_closing(&starting, at(1)).await.unwrap(),
+            self.store.mark_closed(&starting, at(1)).await.unwrap(),
             None,
-            "closing: not a STARTING task"
+            "close: not a STARTING task"
+        );
+    }
+
+    async fn end(&self) {
+        let active = self.active("end", "r-end", at(0)).await;
+        let ended = self
+            .store
+            .mark_ended(&active.bt_id, &active.task_id, &token_expired(), at(30), at(9999))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ended.status, TaskStatus::Ended);
+        assert_eq!(
+            (
+                ended.end_code,
+                ended.end_reason.as_deref(),
+                ended.stream_time,
+                ended.ended_at
+            ),
+            (Some(3005), Some("TOKEN_INVALID_OR_EXPIRED"), Some(600), Some(at(30)))
+        );
+        assert_eq!(
+            self.store
+                .mark_ended(&active.bt_id, &active.task_id, &end(None, "FINISHED"), at(40), at(9999))
+                .await
+                .unwrap(),
+            None,
+            "end: once"
+        );
+
+        let closed = self.active("end-guess", "r-guess", at(0)).await;
+        self.store.mark_closed(&closed, at(1)).await.unwrap().unwrap();
+        let guessed = self
+            .store
+            .mark_ended(
+                &closed.bt_id,
+                &closed.task_id,
+                &end(None, end_reason::END_NOT_RECEIVED),
+                at(700),
+                at(9999),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(guessed.end_reason.as_deref(), Some(end_reason::END_NOT_RECEIVED));
+        assert_eq!(
+            self.store
+                .mark_ended(
+                    &closed.bt_id,
+                    &closed.task_id,
+                    &end(None, end_reason::END_NOT_RECEIVED),
+                    at(800),
+                    at(9999)
+                )
+                .await
+                .unwrap(),
+            None,
+            "end: the guess once"
+        );
+        let real = self
+            .store
+            .mark_ended(&closed.bt_id, &closed.task_id, &token_expired(), at(900), at(9999))
+            .await
+            .unwrap()
+            .expect("end: a real end replaces the guess");
+        assert_eq!(
+            (real.end_reason.as_deref(), real.end_code),
+            (Some("TOKEN_INVALID_OR_EXPIRED"), Some(3005))
+        );
+        assert_eq!(real.ended_at, Some(at(700)), "end: the first end's time is kept");
+
+        let starting = self.starting("end-starting", at(0));
+        self.store.claim(&starting).await.unwrap();
+        assert!(
+            self.store
+                .mark_ended(
+                    &starting.bt_id,
+                    &starting.task_id,
+                    &end(None, "FINISHED"),
+                    at(1),
+                    at(9999)
+                )
+                .await
+                .unwrap()
+                .is_some(),
+            "end: a STARTING task can end (its activation was lost)"
         );
     }
 
     async fn progress(&self) {
-        let active = self.active("progress", "r-progress").await;
-        self.store
-            .record_progress(&active.bt_id, &active.task_id, 7, at(10))
-            .await
-            .unwrap();
-        let seen = self.get(&active.bt_id).await;
+        let active = self.active("progress", "r-progress", at(0)).await;
+        let record = |provider_task: &'static str, segment: u64, seconds: i64| {
+            self.store
+                .record_progress(&active.bt_id, &active.task_id, provider_task, segment, at(seconds))
+        };
+        assert_eq!(record("r-progress", 7, 10).await.unwrap(), Progress::Recorded);
+        let seen = self.by_id(&active).await;
         assert_eq!((seen.segments_seen, seen.progress_at), (7, Some(at(10))));
-        self.store
-            .record_progress(&active.bt_id, &active.task_id, 3, at(20))
-            .await
-            .unwrap();
         assert_eq!(
-            self.get(&active.bt_id).await.segments_seen,
-            7,
+            record("r-progress", 3, 20).await.unwrap(),
+            Progress::Unchanged,
             "progress: never lowered"
         );
+        assert_eq!(
+            record("r-stray", 99, 20).await.unwrap(),
+            Progress::Stray,
+            "progress: not from a stray"
+        );
+        assert_eq!(self.by_id(&active).await.segments_seen, 7);
+        assert_eq!(
+            self.store
+                .record_progress(&active.bt_id, &"f".repeat(32), "r-progress", 99, at(20))
+                .await
+                .unwrap(),
+            Progress::Unchanged,
+            "progress: only an existing task"
+        );
+        let starting = self.starting("progress-starting", at(0));
+        self.store.claim(&starting).await.unwrap();
+        assert_eq!(
+            self.store
+                .record_progress(&starting.bt_id, &starting.task_id, "r-unknown-yet", 1, at(1))
+                .await
+                .unwrap(),
+            Progress::Recorded,
+            "progress: while STARTING the current provider task is not known yet"
+        );
+    }
+
+    async fn stale(&self) {
+        let active = self.active("stale", "r-stale", at(0)).await;
+        assert!(self.store.note_stale(&active, at(200)).await.unwrap(), "stale: noted");
+        assert_eq!(self.by_id(&active).await.stale_notified_at, Some(at(200)));
+        assert!(
+            !self.store.note_stale(&active, at(260)).await.unwrap(),
+            "stale: once for what was read"
+        );
         self.store
-            .record_progress(&active.bt_id, &"f".repeat(32), 99, at(20))
+            .record_progress(&active.bt_id, &active.task_id, "r-stale", 5, at(300))
             .await
             .unwrap();
+        let fresh = self.by_id(&active).await;
+        assert!(
+            self.store.note_stale(&fresh, at(500)).await.unwrap(),
+            "stale: a new silence is noted again"
+        );
+    }
+
+    async fn strays(&self) {
+        let task = self.active("stray", "r-current", at(0)).await;
+        let stray = Stray {
+            bt_id: task.bt_id.clone(),
+            task_id: task.task_id.clone(),
+            provider: self.provider,
+            provider_task_id: format!("r-stray-{}", self.run),
+            recorded_at: at(10),
+            stopped_at: None,
+            stop_attempts: 0,
+        };
+        assert!(self.store.record_stray(&stray).await.unwrap(), "stray: recorded");
+        assert!(!self.store.record_stray(&stray).await.unwrap(), "stray: once");
+        let open_strays = || async {
+            let mut found = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self.store.open(OpenFilter::All, cursor.as_deref(), 50).await.unwrap();
+                found.extend(page.items.into_iter().filter_map(|item| match item {
+                    Open::Stray(known) if known.provider_task_id == stray.provider_task_id => Some(known),
+                    _ => None,
+                }));
+                match page.cursor {
+                    Some(next) => cursor = Some(next),
+                    None => return found,
+                }
+            }
+        };
+        assert_eq!(open_strays().await, vec![stray.clone()], "stray: open");
+        self.store.stray_stop_attempted(&stray, false, at(20)).await.unwrap();
+        let attempted = open_strays().await;
+        assert_eq!(attempted.len(), 1, "stray: open until stopped");
+        assert_eq!(attempted[0].stop_attempts, 1);
+        self.store.stray_stop_attempted(&stray, true, at(30)).await.unwrap();
+        assert!(open_strays().await.is_empty(), "stray: stopped, no longer open");
+    }
+
+    async fn open_listing(&self) {
+        let ours = |items: Vec<Open>, prefix: &str| -> Vec<Task> {
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Open::Task(task) if task.bt_id.starts_with(prefix) => Some(*task),
+                    _ => None,
+                })
+                .collect()
+        };
+        let prefix = self.bt_id("list-");
+        let starting = self.starting("list-starting", at(0));
+        self.store.claim(&starting).await.unwrap();
+        let active = self.active("list-active", "r-list-active", at(0)).await;
+        let closed = self.active("list-closed", "r-list-closed", at(0)).await;
+        let closed = self.store.mark_closed(&closed, at(1)).await.unwrap().unwrap();
+        let ended = self.active("list-ended", "r-list-ended", at(0)).await;
+        self.store
+            .mark_ended(&ended.bt_id, &ended.task_id, &token_expired(), at(1), at(9999))
+            .await
+            .unwrap();
+        let mut everything = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let page = self.store.open(OpenFilter::Tasks, cursor.as_deref(), 2).await.unwrap();
+            assert!(page.items.len() <= 2, "open: a page holds at most the limit");
+            everything.extend(ours(page.items, &prefix));
+            pages += 1;
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert!(pages >= 2, "open: the listing pages");
+        let ids: BTreeSet<&str> = everything.iter().map(|task| task.task_id.as_str()).collect();
+        let expected: BTreeSet<&str> = [&starting, &active, &closed]
+            .iter()
+            .map(|task| task.task_id.as_str())
+            .collect();
         assert_eq!(
-            self.get(&active.bt_id).await.segments_seen,
-            7,
-            "progress: only the same task"
+            ids, expected,
+            "open: the STARTING, ACTIVE and CLOSED tasks, once each; not the ENDED one"
+        );
+        assert_eq!(everything.len(), 3, "open: no task twice");
+        let mut actives = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .open(OpenFilter::Status(TaskStatus::Active), cursor.as_deref(), 100)
+                .await
+                .unwrap();
+            actives.extend(ours(page.items, &prefix));
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(actives, vec![active], "open: by status");
+        assert!(
+            matches!(
+                self.store.open(OpenFilter::Tasks, Some("not a cursor"), 10).await,
+                Err(StoreError::Unreadable(_))
+            ),
+            "open: a cursor the store did not give"
         );
     }
 
@@ -354,13 +717,5 @@ impl<S: TaskStore> Cases<'_, S> {
                 .unwrap(),
             "per btId"
         );
-    }
-}
-
-fn end() -> StreamEnd {
-    StreamEnd {
-        code: Some(3005),
-        reason: "TOKEN_INVALID_OR_EXPIRED".into(),
-        stream_time: Some(600),
     }
 }

@@ -9,10 +9,11 @@ pub enum Function {
     Start,
     Close,
     Callback,
+    Watchdog,
 }
 
 impl Function {
-    pub const ALL: &'static [Function] = &[Function::Start, Function::Close, Function::Callback];
+    pub const ALL: &'static [Function] = &[Function::Start, Function::Close, Function::Callback, Function::Watchdog];
 
     /// The binary's name (`functions/<name>`), and the `Function` metric dimension.
     pub fn name(self) -> &'static str {
@@ -20,6 +21,7 @@ impl Function {
             Function::Start => "start",
             Function::Close => "close",
             Function::Callback => "callback",
+            Function::Watchdog => "watchdog",
         }
     }
 

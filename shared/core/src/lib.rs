@@ -29,6 +29,7 @@ pub mod memory;
 pub mod metrics;
 pub mod ports;
 pub mod providers;
+pub mod scheduled;
 pub mod telemetry;
 #[cfg(test)]
 mod test_peer;

@@ -4,8 +4,10 @@
 //! script. End-to-end tests use the real ones against moto server and the
 //! simulator.
 
-use crate::domain::task::{Published, StreamEnd, Task, TaskStatus};
-use crate::ports::{BoxFuture, Claim, Clock, EventQueue, ProviderError, QueueError, StoreError, TaskStore};
+use crate::domain::task::{Open, Page, Published, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::ports::{
+    BoxFuture, Claim, Clock, EventQueue, OpenFilter, Progress, ProviderError, QueueError, StoreError, TaskStore,
+};
 use crate::providers::transport::{Answer, Transport};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,8 +20,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Tasks and published records in maps; can be told to fail. Clones share
-/// the same maps, so several services can use one store.
+/// Tasks, strays and published records in maps; can be told to fail. Clones
+/// share the same maps, so several services can use one store.
 #[derive(Clone, Default)]
 pub struct MemoryStore(Arc<StoreState>);
 
@@ -30,10 +32,48 @@ impl std::ops::Deref for MemoryStore {
     }
 }
 
+/// The tasks: every one by id, and each btId's current one.
+#[derive(Debug, Clone, Default)]
+pub struct Tasks {
+    pub by_id: HashMap<String, Task>,
+    pub current: HashMap<String, String>,
+    /// For a claim that replaced a task: the task it replaced (to undo it).
+    previous: HashMap<String, Option<String>>,
+    /// Order of creation, for listings.
+    order: Vec<String>,
+}
+
+impl Tasks {
+    /// The btId's current task.
+    pub fn current(&self, bt_id: &str) -> Option<&Task> {
+        self.current.get(bt_id).and_then(|task_id| self.by_id.get(task_id))
+    }
+
+    /// The btId's current task, to change in place (tests set up states with it).
+    pub fn current_mut(&mut self, bt_id: &str) -> Option<&mut Task> {
+        let task_id = self.current.get(bt_id)?;
+        self.by_id.get_mut(task_id)
+    }
+
+    /// No task at all.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Adds `task` as its btId's current task (tests set up states with it).
+    pub fn put(&mut self, task: Task) {
+        let previous = self.current.insert(task.bt_id.clone(), task.task_id.clone());
+        self.previous.insert(task.task_id.clone(), previous);
+        self.order.push(task.task_id.clone());
+        self.by_id.insert(task.task_id.clone(), task);
+    }
+}
+
 /// What a [`MemoryStore`] holds.
 #[derive(Default)]
 pub struct StoreState {
-    pub tasks: Mutex<HashMap<String, Task>>,
+    pub tasks: Mutex<Tasks>,
+    pub strays: Mutex<Vec<Stray>>,
     pub published: Mutex<HashMap<(String, String), Published>>,
     /// Every call fails while set.
     pub down: std::sync::atomic::AtomicBool,
@@ -44,7 +84,7 @@ pub struct StoreState {
 impl StoreState {
     fn check(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
-            Err(StoreError("memory store is down".into()))
+            Err(StoreError::Unavailable("memory store is down".into()))
         } else {
             Ok(())
         }
@@ -56,31 +96,34 @@ impl StoreState {
         Ok(())
     }
 
-    fn update(&self, task: &Task, allowed: &[TaskStatus], change: impl FnOnce(&mut Task)) -> Option<Task> {
+    /// The btId's current task, as stored.
+    pub fn current(&self, bt_id: &str) -> Option<Task> {
+        lock(&self.tasks).current(bt_id).cloned()
+    }
+
+    /// Changes the task `task_id` if it is in one of `allowed`; the task as changed.
+    fn update(&self, task_id: &str, allowed: &[TaskStatus], change: impl FnOnce(&mut Task)) -> Option<Task> {
         let mut tasks = lock(&self.tasks);
-        let current = tasks.get_mut(&task.bt_id)?;
-        if current.task_id != task.task_id || !allowed.contains(&current.status) {
+        let stored = tasks.by_id.get_mut(task_id)?;
+        if !allowed.contains(&stored.status) {
             return None;
         }
-        change(current);
-        Some(current.clone())
+        change(stored);
+        Some(stored.clone())
     }
 }
+
+const OPEN: [TaskStatus; 3] = [TaskStatus::Starting, TaskStatus::Active, TaskStatus::Closed];
 
 impl TaskStore for MemoryStore {
     async fn claim(&self, task: &Task) -> Result<Claim, StoreError> {
         self.write()?;
         let mut tasks = lock(&self.tasks);
-        match tasks.get(&task.bt_id) {
-            Some(existing) if !existing.status.is_over() => {
-                if existing.is_stale_start(task.created_at) {
-                    Ok(Claim::Stale(existing.clone()))
-                } else {
-                    Ok(Claim::Live(existing.clone()))
-                }
-            }
+        match tasks.current(&task.bt_id) {
+            Some(existing) if existing.is_stale_start(task.created_at) => Ok(Claim::Stale(existing.clone())),
+            Some(existing) if existing.status.holds_bt_id() => Ok(Claim::Live(existing.clone())),
             _ => {
-                tasks.insert(task.bt_id.clone(), task.clone());
+                tasks.put(task.clone());
                 Ok(Claim::Created)
             }
         }
@@ -94,29 +137,52 @@ impl TaskStore for MemoryStore {
     ) -> Result<Option<Task>, StoreError> {
         self.write()?;
         let still_stale = lock(&self.tasks)
-            .get(&stale.bt_id)
+            .by_id
+            .get(&stale.task_id)
             .is_some_and(|task| task.is_stale_start(now));
         if !still_stale {
             return Ok(None);
         }
-        Ok(self.update(stale, &[TaskStatus::Starting], |task| {
+        Ok(self.update(&stale.task_id, &[TaskStatus::Starting], |task| {
             task.starting_expires_at = Some(expires_at);
             task.start_attempts += 1;
             task.updated_at = now;
         }))
     }
 
+    async fn abandon(&self, task: &Task) -> Result<(), StoreError> {
+        self.write()?;
+        let mut tasks = lock(&self.tasks);
+        let starting = tasks
+            .by_id
+            .get(&task.task_id)
+            .is_some_and(|stored| stored.status == TaskStatus::Starting);
+        if !starting || tasks.current.get(&task.bt_id) != Some(&task.task_id) {
+            return Ok(());
+        }
+        tasks.by_id.remove(&task.task_id);
+        tasks.order.retain(|id| id != &task.task_id);
+        match tasks.previous.remove(&task.task_id).flatten() {
+            Some(previous) => tasks.current.insert(task.bt_id.clone(), previous),
+            None => tasks.current.remove(&task.bt_id),
+        };
+        Ok(())
+    }
+
     async fn activate(
         &self,
         task: &Task,
-        request_id: &str,
+        provider_task_id: &str,
         adopted: bool,
         now: OffsetDateTime,
     ) -> Result<Option<Task>, StoreError> {
         self.write()?;
-        Ok(self.update(task, &[TaskStatus::Starting], |task| {
+        Ok(self.update(&task.task_id, &[TaskStatus::Starting], |task| {
             task.status = TaskStatus::Active;
-            task.request_id = Some(request_id.to_owned());
+            task.request_id = Some(provider_task_id.to_owned());
+            if !task.provider_task_ids.iter().any(|id| id == provider_task_id) {
+                task.provider_task_ids.push(provider_task_id.to_owned());
+            }
             task.adopted_duplicate = adopted;
             task.starting_expires_at = None;
             task.active_at = Some(now);
@@ -124,44 +190,80 @@ impl TaskStore for MemoryStore {
         }))
     }
 
-    async fn fail(&self, task: &Task, reason: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn fail(
+        &self,
+        task: &Task,
+        reason: &str,
+        now: OffsetDateTime,
+        _expires_at: OffsetDateTime,
+    ) -> Result<Option<Task>, StoreError> {
         self.write()?;
-        self.update(task, &[TaskStatus::Starting], |task| {
+        Ok(self.update(&task.task_id, &[TaskStatus::Starting], |task| {
             task.status = TaskStatus::Failed;
             task.failure = Some(reason.to_owned());
             task.starting_expires_at = None;
             task.updated_at = now;
-        });
-        Ok(())
+        }))
     }
 
     async fn release(&self, task: &Task, now: OffsetDateTime) -> Result<(), StoreError> {
         self.write()?;
-        self.update(task, &[TaskStatus::Starting], |task| {
+        self.update(&task.task_id, &[TaskStatus::Starting], |task| {
             task.starting_expires_at = Some(now);
             task.updated_at = now;
         });
         Ok(())
     }
 
-    async fn get(&self, bt_id: &str) -> Result<Option<Task>, StoreError> {
+    async fn current(&self, bt_id: &str) -> Result<Option<Task>, StoreError> {
         self.check()?;
-        Ok(lock(&self.tasks).get(bt_id).cloned())
+        Ok(StoreState::current(self, bt_id))
     }
 
-    async fn find_by_request_id(&self, request_id: &str) -> Result<Option<Task>, StoreError> {
+    async fn task(&self, bt_id: &str, task_id: &str) -> Result<Option<Task>, StoreError> {
         self.check()?;
         Ok(lock(&self.tasks)
-            .values()
-            .find(|task| task.request_id.as_deref() == Some(request_id))
+            .by_id
+            .get(task_id)
+            .filter(|task| task.bt_id == bt_id)
             .cloned())
     }
 
-    async fn mark_closing(&self, task: &Task, now: OffsetDateTime) -> Result<Option<Task>, StoreError> {
+    async fn find_by_provider_task(&self, provider_task_id: &str) -> Result<Vec<Task>, StoreError> {
+        self.check()?;
+        Ok(lock(&self.tasks)
+            .by_id
+            .values()
+            .filter(|task| task.request_id.as_deref() == Some(provider_task_id))
+            .cloned()
+            .collect())
+    }
+
+    async fn request_close(&self, task: &Task, reason: &str, now: OffsetDateTime) -> Result<Option<Task>, StoreError> {
         self.write()?;
-        Ok(self.update(task, &[TaskStatus::Active, TaskStatus::Closing], |task| {
-            task.status = TaskStatus::Closing;
-            task.closing_at.get_or_insert(now);
+        Ok(self.update(&task.task_id, &[TaskStatus::Active], |task| {
+            task.close_requested_at.get_or_insert(now);
+            task.close_reason.get_or_insert_with(|| reason.to_owned());
+            task.close_attempts += 1;
+            task.close_error = None;
+            task.updated_at = now;
+        }))
+    }
+
+    async fn close_failed(&self, task: &Task, error: &str) -> Result<(), StoreError> {
+        self.write()?;
+        self.update(&task.task_id, &[TaskStatus::Active], |task| {
+            task.close_error = Some(error.to_owned());
+        });
+        Ok(())
+    }
+
+    async fn mark_closed(&self, task: &Task, now: OffsetDateTime) -> Result<Option<Task>, StoreError> {
+        self.write()?;
+        Ok(self.update(&task.task_id, &[TaskStatus::Active], |task| {
+            task.status = TaskStatus::Closed;
+            task.closed_at = Some(now);
+            task.close_requested_at.get_or_insert(now);
             task.updated_at = now;
         }))
     }
@@ -172,37 +274,123 @@ impl TaskStore for MemoryStore {
         task_id: &str,
         end: &StreamEnd,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+        _expires_at: OffsetDateTime,
+    ) -> Result<Option<Task>, StoreError> {
         self.write()?;
         let mut tasks = lock(&self.tasks);
-        let Some(task) = tasks.get_mut(bt_id).filter(|task| task.task_id == task_id) else {
-            return Ok(false);
+        let Some(task) = tasks.by_id.get_mut(task_id).filter(|task| task.bt_id == bt_id) else {
+            return Ok(None);
         };
+        let replaces_a_guess = task.status == TaskStatus::Ended
+            && task.end_reason.as_deref() == Some(end_reason::END_NOT_RECEIVED)
+            && end.reason != end_reason::END_NOT_RECEIVED;
+        if !(OPEN.contains(&task.status) || replaces_a_guess) {
+            return Ok(None);
+        }
         task.status = TaskStatus::Ended;
         task.end_code = end.code;
         task.end_reason = Some(end.reason.clone());
         task.stream_time = end.stream_time;
         task.ended_at.get_or_insert(now);
+        task.starting_expires_at = None;
         task.updated_at = now;
-        Ok(true)
+        Ok(Some(task.clone()))
     }
 
     async fn record_progress(
         &self,
         bt_id: &str,
         task_id: &str,
+        provider_task_id: &str,
         segment: u64,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Progress, StoreError> {
         self.write()?;
-        if let Some(task) = lock(&self.tasks)
-            .get_mut(bt_id)
-            .filter(|task| task.task_id == task_id && task.segments_seen < segment)
+        let mut tasks = lock(&self.tasks);
+        let Some(task) = tasks.by_id.get_mut(task_id).filter(|task| task.bt_id == bt_id) else {
+            return Ok(Progress::Unchanged);
+        };
+        if task.is_stray(provider_task_id) {
+            return Ok(Progress::Stray);
+        }
+        if task.segments_seen >= segment {
+            return Ok(Progress::Unchanged);
+        }
+        task.segments_seen = segment;
+        task.progress_at = Some(now);
+        Ok(Progress::Recorded)
+    }
+
+    async fn note_stale(&self, task: &Task, now: OffsetDateTime) -> Result<bool, StoreError> {
+        self.write()?;
+        let mut tasks = lock(&self.tasks);
+        let Some(stored) = tasks.by_id.get_mut(&task.task_id) else {
+            return Ok(false);
+        };
+        // Conditional on what the caller read, as the DynamoDB store is.
+        if stored.status != TaskStatus::Active || stored.stale_notified_at != task.stale_notified_at {
+            return Ok(false);
+        }
+        stored.stale_notified_at = Some(now);
+        Ok(true)
+    }
+
+    async fn record_stray(&self, stray: &Stray) -> Result<bool, StoreError> {
+        self.write()?;
+        let mut strays = lock(&self.strays);
+        let known = strays
+            .iter()
+            .any(|known| known.provider == stray.provider && known.provider_task_id == stray.provider_task_id);
+        if !known {
+            strays.push(stray.clone());
+        }
+        Ok(!known)
+    }
+
+    async fn stray_stop_attempted(&self, stray: &Stray, stopped: bool, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.write()?;
+        let mut strays = lock(&self.strays);
+        if let Some(known) = strays
+            .iter_mut()
+            .find(|known| known.provider == stray.provider && known.provider_task_id == stray.provider_task_id)
         {
-            task.segments_seen = segment;
-            task.progress_at = Some(now);
+            known.stop_attempts += 1;
+            if stopped {
+                known.stopped_at.get_or_insert(now);
+            }
         }
         Ok(())
+    }
+
+    async fn open(&self, filter: OpenFilter, cursor: Option<&str>, limit: usize) -> Result<Page<Open>, StoreError> {
+        self.check()?;
+        let skip = match cursor {
+            None => 0,
+            Some(text) => text
+                .strip_prefix("memory:")
+                .and_then(|offset| offset.parse::<usize>().ok())
+                .ok_or_else(|| StoreError::Unreadable(format!("cursor {text:?}")))?,
+        };
+        let tasks = lock(&self.tasks);
+        let open_tasks = tasks
+            .order
+            .iter()
+            .filter_map(|task_id| tasks.by_id.get(task_id))
+            .filter(|task| task.status.is_open())
+            .map(|task| Open::Task(Box::new(task.clone())));
+        let strays = lock(&self.strays);
+        let open_strays = strays
+            .iter()
+            .filter(|stray| stray.stopped_at.is_none())
+            .map(|stray| Open::Stray(stray.clone()));
+        let all: Vec<Open> = open_tasks
+            .chain(open_strays)
+            .filter(|item| filter.admits(item))
+            .collect();
+        let items: Vec<Open> = all.iter().skip(skip).take(limit).cloned().collect();
+        let next = skip + items.len();
+        let cursor = (next < all.len()).then(|| format!("memory:{next}"));
+        Ok(Page { items, cursor })
     }
 
     async fn is_published(&self, bt_id: &str, event_id: &str) -> Result<bool, StoreError> {
@@ -230,7 +418,9 @@ impl TaskStore for MemoryStore {
     }
 }
 
-/// Events in a list; can be told to fail. Clones share the list.
+/// Events in a list; can be told to fail. Clones share the list. With a
+/// deduplication window ([`MemoryQueue::fifo`]) it drops a resend of an
+/// event id within the window, as SQS FIFO does.
 #[derive(Clone, Default)]
 pub struct MemoryQueue(Arc<QueueState>);
 
@@ -244,14 +434,38 @@ impl std::ops::Deref for MemoryQueue {
 /// What a [`MemoryQueue`] holds.
 #[derive(Default)]
 pub struct QueueState {
+    /// What consumers receive.
     pub events: Mutex<Vec<QueueEvent>>,
     pub down: std::sync::atomic::AtomicBool,
+    /// The deduplication window and the clock it is read on.
+    window: Option<(Duration, ManualClock)>,
+    /// When each event id was last accepted.
+    accepted: Mutex<HashMap<String, OffsetDateTime>>,
+}
+
+impl MemoryQueue {
+    /// A FIFO queue: a resend of an event id within `window` (on `clock`) is
+    /// accepted and dropped, as SQS does within its 5 minutes.
+    pub fn fifo(window: Duration, clock: ManualClock) -> Self {
+        MemoryQueue(Arc::new(QueueState {
+            window: Some((window, clock)),
+            ..QueueState::default()
+        }))
+    }
 }
 
 impl EventQueue for MemoryQueue {
     async fn publish(&self, event: &QueueEvent) -> Result<(), QueueError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(QueueError("memory queue is down".into()));
+        }
+        if let Some((window, clock)) = &self.window {
+            let now = clock.now();
+            let mut accepted = lock(&self.accepted);
+            if accepted.get(&event.event_id).is_some_and(|at| now - *at < *window) {
+                return Ok(());
+            }
+            accepted.insert(event.event_id.clone(), now);
         }
         lock(&self.events).push(event.clone());
         Ok(())
@@ -320,6 +534,10 @@ impl ManualClock {
 
     pub fn advance(&self, by: Duration) {
         *lock(&self.0) += by;
+    }
+
+    pub fn set(&self, now: OffsetDateTime) {
+        *lock(&self.0) = now;
     }
 }
 

@@ -1,15 +1,18 @@
 //! Metrics in CloudWatch Embedded Metric Format: one JSON line on stdout per
 //! data point, which Lambda's log stream turns into CloudWatch metrics with
 //! no API call on the request path. Namespace `streamguard`; every metric has
-//! the dimension `Function`; `ProviderErrors` adds `Provider` and `Code`.
+//! the dimension `Function`; a metric with more dimensions (`ProviderErrors`:
+//! `Provider` and `Code`; `CallbackRejected`: `Status`) is also rolled up to
+//! `Function` alone, so one alarm covers every value of the others.
 //!
 //! | metric | unit | emitted by |
 //! |---|---|---|
 //! | `EventsPublished` | Count | callback |
 //! | `DuplicatesSuppressed` | Count | callback |
 //! | `ForgedCallbacks` | Count | callback (401) |
+//! | `CallbackRejected` | Count | callback (any 4xx, by `Status`: a delivery the provider may give up on) |
 //! | `CallbackErrors` | Count | callback (any 5xx: the provider will retry) |
-//! | `ProviderErrors` | Count | start, close: every failed provider call (`Provider`; `Code`: the provider's code, TIMEOUT, UNAVAILABLE) |
+//! | `ProviderErrors` | Count | start, close, watchdog: every failed provider call (`Provider`; `Code`: the provider's code, TIMEOUT, UNAVAILABLE) |
 //! | `StartFailures` | Count | start (any 5xx) |
 //! | `StartLatency` | Milliseconds | start |
 
@@ -33,7 +36,8 @@ impl Unit {
     }
 }
 
-/// One EMF line for `name` = `value`, with the `Function` dimension and `extra` ones.
+/// One EMF line for `name` = `value`, with the `Function` dimension and
+/// `extra` ones (and, when there are extra ones, rolled up to `Function`).
 pub fn line(function: &str, name: &str, unit: Unit, value: f64, extra: &[(&str, &str)], timestamp_ms: i64) -> String {
     let mut dimensions = vec![Value::from("Function")];
     let mut document = Map::new();
@@ -49,7 +53,7 @@ pub fn line(function: &str, name: &str, unit: Unit, value: f64, extra: &[(&str, 
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [dimensions],
+                "Dimensions": if extra.is_empty() { json!([dimensions]) } else { json!([["Function"], dimensions]) },
                 "Metrics": [{ "Name": name, "Unit": unit.as_str() }]
             }]
         }),
@@ -123,7 +127,7 @@ mod tests {
         let directive = &document["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(document["_aws"]["Timestamp"], 1_790_000_000_000i64);
         assert_eq!(directive["Namespace"], "streamguard");
-        assert_eq!(directive["Dimensions"], json!([["Function", "Kind"]]));
+        assert_eq!(directive["Dimensions"], json!([["Function"], ["Function", "Kind"]]));
         assert_eq!(
             directive["Metrics"],
             json!([{"Name": "EventsPublished", "Unit": "Count"}])
@@ -133,5 +137,10 @@ mod tests {
         assert_eq!(document["Kind"], "segment");
         assert_eq!(document["EventsPublished"], 1.0);
         assert!(!text.contains('\n'), "one line per data point");
+        let plain: Value = serde_json::from_str(&line("start", "StartFailures", Unit::Count, 1.0, &[], 0)).unwrap();
+        assert_eq!(
+            plain["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function"]])
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! in unit tests (`crate::memory`), which pass the same conformance suite.
 
 use crate::domain::provider::{Media, ProviderId, ProviderTask, ReadError, Reading, StartProblem, Stop, Submission};
-use crate::domain::task::{Published, StreamEnd, Task};
+use crate::domain::task::{Open, Page, Published, Stray, StreamEnd, Task, TaskStatus};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,9 +17,16 @@ use time::OffsetDateTime;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The table could not be read or written.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("task storage failed: {0}")]
-pub struct StoreError(pub String);
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store did not answer as it should (throttled, down, denied):
+    /// worth retrying.
+    #[error("task storage failed: {0}")]
+    Unavailable(String),
+    /// A record that cannot be read (written by a later version, damaged).
+    #[error("a stored record cannot be read: {0}")]
+    Unreadable(String),
+}
 
 /// The queue did not take the event.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -43,30 +50,70 @@ pub enum ProviderError {
 /// The result of claiming a btId for a new start.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// The new task was written (STARTING).
+    /// The new task was written (STARTING) and is the btId's current task.
     Created,
-    /// A live task holds the btId (STARTING in progress, ACTIVE or CLOSING).
+    /// A task holds the btId (STARTING within its lease, or ACTIVE).
     Live(Task),
     /// A task was left STARTING by an attempt that failed or died.
     Stale(Task),
 }
 
-/// Task records and published-event records.
+/// Which open records a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenFilter {
+    /// Open tasks and unstopped strays (the watchdog).
+    All,
+    /// Open tasks.
+    Tasks,
+    /// Open tasks of this status.
+    Status(TaskStatus),
+}
+
+impl OpenFilter {
+    /// Whether an open record passes the filter.
+    pub fn admits(self, open: &Open) -> bool {
+        match (self, open) {
+            (OpenFilter::All, _) => true,
+            (_, Open::Stray(_)) => false,
+            (OpenFilter::Tasks, Open::Task(_)) => true,
+            (OpenFilter::Status(status), Open::Task(task)) => task.status == status,
+        }
+    }
+}
+
+/// What recording progress found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Recorded,
+    /// Nothing to record: no such task, or not a higher segment.
+    Unchanged,
+    /// The provider task is not the task's current one.
+    Stray,
+}
+
+/// Task records, stray records and published-event records. Tasks are kept
+/// by their own id: a task that no longer holds its btId (CLOSED, ENDED,
+/// FAILED, replaced by a newer start) is still found, and changed, by id.
+/// Every transition is conditional on the task's status; `None` (or
+/// `false`) means the condition did not hold and nothing was written.
 pub trait TaskStore: Send + Sync {
-    /// Writes `task` unless the btId has a task that is not over.
+    /// Makes `task` the btId's current task unless a task holds the btId.
     fn claim(&self, task: &Task) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Takes over a stale STARTING task (same taskId); `None` if it changed meanwhile.
+    /// Takes over a stale STARTING task (same taskId, a new lease).
     fn take_over(
         &self,
         stale: &Task,
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
-    /// STARTING → ACTIVE with the provider's requestId; `None` if the task is no longer this STARTING one.
+    /// Undoes a claim: the STARTING task is forgotten and the btId's previous
+    /// task, if any, is current again.
+    fn abandon(&self, task: &Task) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// STARTING → ACTIVE with the provider's task id (added to its ids).
     fn activate(
         &self,
         task: &Task,
-        request_id: &str,
+        provider_task_id: &str,
         adopted_duplicate: bool,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
@@ -76,35 +123,76 @@ pub trait TaskStore: Send + Sync {
         task: &Task,
         reason: &str,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Leaves the task STARTING but expired, so the next start takes it over at once.
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// Leaves the task STARTING but its lease ended, so the next start takes it over at once.
     fn release(&self, task: &Task, now: OffsetDateTime) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The current task of a btId.
-    fn get(&self, bt_id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
-    /// The task with this provider requestId.
-    fn find_by_request_id(&self, request_id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
-    /// ACTIVE or CLOSING → CLOSING; `None` if the task is in another state or was replaced.
-    fn mark_closing(
+    /// The btId's current task.
+    fn current(&self, bt_id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// A task by its id, current or not.
+    fn task(&self, bt_id: &str, task_id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// The tasks whose current provider task id is this.
+    fn find_by_provider_task(
+        &self,
+        provider_task_id: &str,
+    ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
+    /// An ACTIVE task is to be closed: records the first request's time and
+    /// reason, and counts the attempt.
+    fn request_close(
+        &self,
+        task: &Task,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// The stop of an ACTIVE task failed (the watchdog retries it).
+    fn close_failed(&self, task: &Task, error: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// ACTIVE → CLOSED: the provider acknowledged the stop.
+    fn mark_closed(
         &self,
         task: &Task,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
-    /// → ENDED with the reason; `false` if the btId's current task is another one.
+    /// STARTING, ACTIVE or CLOSED → ENDED with the reason; an end that
+    /// arrives after `END_NOT_RECEIVED` replaces that reason.
     fn mark_ended(
         &self,
         bt_id: &str,
         task_id: &str,
         end: &StreamEnd,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Raises `segments_seen` to `segment` (never lowers it).
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// Raises `segments_seen` to `segment` (never lowers it), when
+    /// `provider_task_id` is the task's current provider task (or the task is
+    /// STARTING); tells when it is a stray instead.
     fn record_progress(
         &self,
         bt_id: &str,
         task_id: &str,
+        provider_task_id: &str,
         segment: u64,
         now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Progress, StoreError>> + Send;
+    /// Notes that the watchdog reported the ACTIVE task's silence (once per silence:
+    /// `false` when already noted since its last activity).
+    fn note_stale(&self, task: &Task, now: OffsetDateTime) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Remembers a stray, once: `false` when it was known.
+    fn record_stray(&self, stray: &Stray) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// A stop of a stray was tried: stopped, or one more attempt counted.
+    fn stray_stop_attempted(
+        &self,
+        stray: &Stray,
+        stopped: bool,
+        now: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Open tasks (STARTING, ACTIVE, CLOSED) and unstopped strays, a page at
+    /// a time; a cursor the store did not give is `Unreadable`.
+    fn open(
+        &self,
+        filter: OpenFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Open>, StoreError>> + Send;
     /// Whether an event with this id was already published.
     fn is_published(&self, bt_id: &str, event_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Remembers a published event (conditional: an existing record is left as is).

@@ -20,6 +20,7 @@ pub fn callback_work(key: &CallbackKey, token: &str, body: &str, now: time::Offs
             let context = TaskContext {
                 bt_id: Some(task.bt_id),
                 task_known: true,
+                stray: false,
             };
             let event = events::segment_event(task.provider, &segment, &context, now);
             serde_json::to_string(&event).expect("serialisable").len()

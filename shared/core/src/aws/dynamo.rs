@@ -1,29 +1,58 @@
-//! The task table on DynamoDB. One table, two kinds of item:
+//! The task table on DynamoDB. One table, under `pk = STREAM#<btId>`:
 //!
-//! | item | `pk` | `sk` | attributes |
-//! |---|---|---|---|
-//! | task (the btId's current one) | `STREAM#<btId>` | `TASK` | `taskId`, `provider`, `status`, `requestId`, `adoptedDuplicate`, times (RFC 3339), `startingExpiresAtMs`, `startAttempts`, `endCode`, `endReason`, `streamTime`, `failure`, `segmentsSeen`, `progressAt` |
-//! | published event | `STREAM#<btId>` | `EVENT#<eventId>` | `eventId`, `ofRequestId`, `kind`, `riskLevel`, `publishedAt`, `ttl` (epoch s) |
+//! | item | `sk` | what |
+//! |---|---|---|
+//! | the btId's current task | `TASK` | the task's attributes (below) |
+//! | an earlier task of the btId | `TASK#<taskId>` | the same, moved there when a newer start replaced it |
+//! | a stray provider task | `STRAY#<provider>#<providerTaskId>` | `btId`, `taskId`, `provider`, `providerTaskId`, `recordedAt`, `stopAttempts`, `stoppedAt` |
+//! | a published event | `EVENT#<eventId>` | `eventId`, `ofRequestId`, `kind`, `riskLevel`, `publishedAt`, `ttl` (epoch s) |
 //!
-//! Global secondary index `byRequestId` (partition key `requestId`, only on
-//! task items, keys only) finds a task by its provider requestId (close by
-//! requestId). Keys only, so that task updates (progress, end) that leave
-//! `requestId` alone cost no index write.
-//! Event items expire through DynamoDB TTL on `ttl`; deduplication never
+//! Task attributes: `taskId`, `provider`, `status`, `requestId`,
+//! `providerTaskIds`, `adoptedDuplicate`, `reportsEverySegment`,
+//! `reportsStreamEnd`, times (RFC 3339), `startingExpiresAtMs`,
+//! `startAttempts`, `closeReason`, `closeAttempts`, `closeError`, `endCode`,
+//! `endReason`, `streamTime`, `failure`, `segmentsSeen`, `version` (every
+//! write adds one, so a replacement can be conditional on what was read),
+//! `previousTaskId` (the task a claim replaced), and `ttl` once ENDED or
+//! FAILED. A task is found by id at `TASK` (when current) or else at
+//! `TASK#<taskId>`; every transition is one conditional update on it.
+//!
+//! Two global secondary indexes:
+//! - `byRequestId` (`requestId`, keys only): a task by its provider task id;
+//!   keys only, so updates that leave `requestId` alone cost no index write.
+//! - `byOpen` (`openShard`, `createdAt`; all attributes): the open tasks and
+//!   unstopped strays, for the watchdog and the listing. Sparse: `openShard`
+//!   (`OPEN#0`…`OPEN#15`, by task id) is set while a record is open and
+//!   removed when it ends, so finished tasks cost the index nothing. The
+//!   shards spread the index's writes over partitions, which a single
+//!   key would concentrate on one.
+//!
+//! Records expire through DynamoDB TTL on `ttl`; deduplication never
 //! depends on the deletion happening on time.
 
 use crate::domain::ProviderId;
-use crate::domain::task::{Published, StreamEnd, Task, TaskStatus};
-use crate::ports::{Claim, StoreError, TaskStore};
+use crate::domain::task::{Open, Page, Published, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::ports::{Claim, OpenFilter, Progress, StoreError, TaskStore};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, Select};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Name of the index on `requestId`.
 pub const REQUEST_ID_INDEX: &str = "byRequestId";
+/// Name of the sparse index of open records.
+pub const OPEN_INDEX: &str = "byOpen";
+/// Partitions of the open index.
+pub const OPEN_SHARDS: u8 = 16;
+/// The current task's sort key.
+const CURRENT: &str = "TASK";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -31,6 +60,296 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn time_text(at: OffsetDateTime) -> AttributeValue {
+    s(at.format(&Rfc3339).unwrap_or_default())
+}
+
+fn millis(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000_000
+}
+
+fn archived(task_id: &str) -> String {
+    format!("TASK#{task_id}")
+}
+
+fn stray_key(provider: ProviderId, provider_task_id: &str) -> String {
+    format!("STRAY#{provider}#{provider_task_id}")
+}
+
+/// The open index's partition for a record id.
+fn open_shard(id: &str) -> String {
+    format!("OPEN#{}", Sha256::digest(id.as_bytes())[0] % OPEN_SHARDS)
+}
+
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+}
+
+/// Whether a write failed only because its condition did not hold.
+fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+/// Whether a transaction was cancelled (a condition did not hold, or a race).
+fn cancelled<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("TransactionCanceledException"))
+}
+
+fn task_item(task: &Task, sort: &str) -> Item {
+    let mut item = DynamoStore::key(&task.bt_id, sort);
+    let mut put = |name: &str, value: AttributeValue| {
+        item.insert(name.to_owned(), value);
+    };
+    put("entity", s("task"));
+    put("btId", s(&task.bt_id));
+    put("taskId", s(&task.task_id));
+    put("provider", s(task.provider.as_str()));
+    put("status", s(task.status.as_str()));
+    put("adoptedDuplicate", AttributeValue::Bool(task.adopted_duplicate));
+    put("reportsEverySegment", AttributeValue::Bool(task.reports_every_segment));
+    put("reportsStreamEnd", AttributeValue::Bool(task.reports_stream_end));
+    put("createdAt", time_text(task.created_at));
+    put("updatedAt", time_text(task.updated_at));
+    put("startAttempts", n(task.start_attempts));
+    put("closeAttempts", n(task.close_attempts));
+    put("segmentsSeen", n(task.segments_seen));
+    put("version", n(1));
+    if !task.provider_task_ids.is_empty() {
+        put(
+            "providerTaskIds",
+            AttributeValue::L(task.provider_task_ids.iter().map(s).collect()),
+        );
+    }
+    if task.status.is_open() {
+        put("openShard", s(open_shard(&task.task_id)));
+    }
+    if let Some(request_id) = &task.request_id {
+        put("requestId", s(request_id));
+    }
+    if let Some(expiry) = task.starting_expires_at {
+        put("startingExpiresAtMs", n(millis(expiry)));
+        put("startingExpiresAt", time_text(expiry));
+    }
+    for (name, at) in [
+        ("activeAt", task.active_at),
+        ("closeRequestedAt", task.close_requested_at),
+        ("closedAt", task.closed_at),
+        ("endedAt", task.ended_at),
+        ("progressAt", task.progress_at),
+        ("staleNotifiedAt", task.stale_notified_at),
+    ] {
+        if let Some(at) = at {
+            put(name, time_text(at));
+        }
+    }
+    for (name, text) in [
+        ("closeReason", &task.close_reason),
+        ("closeError", &task.close_error),
+        ("endReason", &task.end_reason),
+        ("failure", &task.failure),
+    ] {
+        if let Some(text) = text {
+            put(name, s(text));
+        }
+    }
+    if let Some(code) = task.end_code {
+        put("endCode", n(code));
+    }
+    if let Some(seconds) = task.stream_time {
+        put("streamTime", n(seconds));
+    }
+    item
+}
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|value| value.as_s().ok()).cloned()
+}
+
+fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|value| value.as_n().ok())
+        .and_then(|value| value.parse::<i64>().ok())
+}
+
+fn flag(item: &Item, name: &str) -> Option<bool> {
+    item.get(name).and_then(|value| value.as_bool().ok()).copied()
+}
+
+fn at(item: &Item, name: &str) -> Option<OffsetDateTime> {
+    text(item, name).and_then(|value| OffsetDateTime::parse(&value, &Rfc3339).ok())
+}
+
+fn provider(item: &Item) -> Result<ProviderId, StoreError> {
+    let name = text(item, "provider").ok_or_else(|| StoreError::Unreadable("a record without provider".into()))?;
+    ProviderId::parse(&name).map_err(|unknown| StoreError::Unreadable(unknown.to_string()))
+}
+
+fn parse_task(item: &Item) -> Result<Task, StoreError> {
+    let missing = |name: &str| StoreError::Unreadable(format!("a task record without {name}"));
+    let status_text = text(item, "status").ok_or_else(|| missing("status"))?;
+    Ok(Task {
+        bt_id: text(item, "btId").ok_or_else(|| missing("btId"))?,
+        task_id: text(item, "taskId").ok_or_else(|| missing("taskId"))?,
+        provider: provider(item)?,
+        status: TaskStatus::parse(&status_text)
+            .ok_or_else(|| StoreError::Unreadable(format!("a task record with status {status_text:?}")))?,
+        request_id: text(item, "requestId"),
+        provider_task_ids: item
+            .get("providerTaskIds")
+            .and_then(|value| value.as_l().ok())
+            .map(|ids| ids.iter().filter_map(|id| id.as_s().ok().cloned()).collect())
+            .unwrap_or_else(|| text(item, "requestId").into_iter().collect()),
+        adopted_duplicate: flag(item, "adoptedDuplicate").unwrap_or(false),
+        reports_every_segment: flag(item, "reportsEverySegment").unwrap_or(false),
+        reports_stream_end: flag(item, "reportsStreamEnd").unwrap_or(true),
+        created_at: at(item, "createdAt").ok_or_else(|| missing("createdAt"))?,
+        updated_at: at(item, "updatedAt").ok_or_else(|| missing("updatedAt"))?,
+        starting_expires_at: at(item, "startingExpiresAt"),
+        start_attempts: number(item, "startAttempts").unwrap_or(1) as u32,
+        active_at: at(item, "activeAt"),
+        close_requested_at: at(item, "closeRequestedAt").or_else(|| at(item, "closingAt")),
+        close_reason: text(item, "closeReason"),
+        close_attempts: number(item, "closeAttempts").unwrap_or(0) as u32,
+        close_error: text(item, "closeError"),
+        closed_at: at(item, "closedAt").or_else(|| at(item, "closingAt")),
+        ended_at: at(item, "endedAt"),
+        end_code: number(item, "endCode"),
+        end_reason: text(item, "endReason"),
+        stream_time: number(item, "streamTime"),
+        failure: text(item, "failure"),
+        segments_seen: number(item, "segmentsSeen").unwrap_or(0) as u64,
+        progress_at: at(item, "progressAt"),
+        stale_notified_at: at(item, "staleNotifiedAt"),
+    })
+}
+
+fn stray_item(stray: &Stray) -> Item {
+    let mut item = DynamoStore::key(&stray.bt_id, &stray_key(stray.provider, &stray.provider_task_id));
+    item.insert("entity".into(), s("stray"));
+    item.insert("btId".into(), s(&stray.bt_id));
+    item.insert("taskId".into(), s(&stray.task_id));
+    item.insert("provider".into(), s(stray.provider.as_str()));
+    item.insert("providerTaskId".into(), s(&stray.provider_task_id));
+    item.insert("recordedAt".into(), time_text(stray.recorded_at));
+    item.insert("createdAt".into(), time_text(stray.recorded_at));
+    item.insert("stopAttempts".into(), n(stray.stop_attempts));
+    match stray.stopped_at {
+        Some(stopped) => {
+            item.insert("stoppedAt".into(), time_text(stopped));
+        }
+        None => {
+            item.insert("openShard".into(), s(open_shard(&stray.provider_task_id)));
+        }
+    }
+    item
+}
+
+fn parse_stray(item: &Item) -> Result<Stray, StoreError> {
+    let missing = |name: &str| StoreError::Unreadable(format!("a stray record without {name}"));
+    Ok(Stray {
+        bt_id: text(item, "btId").ok_or_else(|| missing("btId"))?,
+        task_id: text(item, "taskId").ok_or_else(|| missing("taskId"))?,
+        provider: provider(item)?,
+        provider_task_id: text(item, "providerTaskId").ok_or_else(|| missing("providerTaskId"))?,
+        recorded_at: at(item, "recordedAt").ok_or_else(|| missing("recordedAt"))?,
+        stopped_at: at(item, "stoppedAt"),
+        stop_attempts: number(item, "stopAttempts").unwrap_or(0) as u32,
+    })
+}
+
+fn parse_open(item: &Item) -> Result<Open, StoreError> {
+    match text(item, "entity").as_deref() {
+        Some("stray") => parse_stray(item).map(Open::Stray),
+        _ => parse_task(item).map(|task| Open::Task(Box::new(task))),
+    }
+}
+
+/// Attributes whose names DynamoDB reserves, as expressions must spell them.
+const RESERVED: [(&str, &str); 2] = [("#status", "status"), ("#ttl", "ttl")];
+
+/// The expression attribute names `expressions` use (DynamoDB refuses a name
+/// that none uses).
+fn reserved_names(expressions: &[&str]) -> Option<HashMap<String, String>> {
+    let names: HashMap<String, String> = RESERVED
+        .iter()
+        .filter(|(placeholder, _)| expressions.iter().any(|expression| expression.contains(placeholder)))
+        .map(|(placeholder, name)| ((*placeholder).to_owned(), (*name).to_owned()))
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+/// One conditional change of a task: `set` (after `SET`), `remove` (after
+/// `REMOVE`), under `condition` (on the task's own attributes).
+struct Change {
+    set: String,
+    remove: Vec<&'static str>,
+    condition: String,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl Change {
+    fn new(set: impl Into<String>, condition: impl Into<String>) -> Self {
+        Change {
+            set: set.into(),
+            remove: Vec::new(),
+            condition: condition.into(),
+            values: Vec::new(),
+        }
+    }
+
+    fn value(mut self, name: &str, value: AttributeValue) -> Self {
+        self.values.push((name.to_owned(), value));
+        self
+    }
+
+    fn remove(mut self, names: &[&'static str]) -> Self {
+        self.remove.extend_from_slice(names);
+        self
+    }
+
+    /// `#status IN (…)` for `statuses` (CLOSED also as stored before: CLOSING).
+    fn status_in(mut self, statuses: &[TaskStatus]) -> Self {
+        let mut names = Vec::new();
+        for (index, status) in statuses.iter().enumerate() {
+            names.push(format!(":allowed{index}"));
+            self.values.push((format!(":allowed{index}"), s(status.as_str())));
+        }
+        if statuses.contains(&TaskStatus::Closed) {
+            names.push(":legacyClosing".into());
+            self.values.push((":legacyClosing".into(), s("CLOSING")));
+        }
+        let clause = format!("#status IN ({})", names.join(", "));
+        self.condition = if self.condition.is_empty() {
+            clause
+        } else {
+            format!("({clause}) AND ({})", self.condition)
+        };
+        self
+    }
+}
+
+/// What a conditional change of a task did.
+enum Changed {
+    /// The task as changed.
+    Done(Task),
+    /// The condition did not hold: the task as it is, when found.
+    Refused(Option<Task>),
 }
 
 impl DynamoStore {
@@ -50,7 +369,7 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key("__warm-up__", "TASK")))
+            .set_key(Some(Self::key("__warm-up__", CURRENT)))
             .send()
             .await;
         if let Err(error) = outcome {
@@ -64,209 +383,273 @@ impl DynamoStore {
             ("sk".to_owned(), s(sort)),
         ])
     }
-}
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn time_text(at: OffsetDateTime) -> AttributeValue {
-    s(at.format(&Rfc3339).unwrap_or_default())
-}
-
-fn millis(at: OffsetDateTime) -> i128 {
-    at.unix_timestamp_nanos() / 1_000_000
-}
-
-fn storage<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StoreError {
-    StoreError(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
-}
-
-fn task_item(task: &Task) -> Item {
-    let mut item = DynamoStore::key(&task.bt_id, "TASK");
-    let mut put = |name: &str, value: AttributeValue| {
-        item.insert(name.to_owned(), value);
-    };
-    put("entity", s("task"));
-    put("btId", s(&task.bt_id));
-    put("taskId", s(&task.task_id));
-    put("provider", s(task.provider.as_str()));
-    put("status", s(task.status.as_str()));
-    put("adoptedDuplicate", AttributeValue::Bool(task.adopted_duplicate));
-    put("createdAt", time_text(task.created_at));
-    put("updatedAt", time_text(task.updated_at));
-    put("startAttempts", n(task.start_attempts));
-    put("segmentsSeen", n(task.segments_seen));
-    if let Some(request_id) = &task.request_id {
-        put("requestId", s(request_id));
+    async fn item(&self, bt_id: &str, sort: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(bt_id, sort)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
     }
-    if let Some(expiry) = task.starting_expires_at {
-        put("startingExpiresAtMs", n(millis(expiry)));
-        put("startingExpiresAt", time_text(expiry));
-    }
-    for (name, at) in [
-        ("activeAt", task.active_at),
-        ("closingAt", task.closing_at),
-        ("endedAt", task.ended_at),
-        ("progressAt", task.progress_at),
-    ] {
-        if let Some(at) = at {
-            put(name, time_text(at));
+
+    /// Applies `change` to the task `task_id` of `bt_id`, wherever it is kept.
+    async fn change(&self, bt_id: &str, task_id: &str, change: Change) -> Result<Changed, StoreError> {
+        let expression = {
+            let mut expression = format!(
+                "SET {}{}version = if_not_exists(version, :zero) + :one",
+                change.set,
+                if change.set.is_empty() { "" } else { ", " }
+            );
+            if !change.remove.is_empty() {
+                expression.push_str(" REMOVE ");
+                expression.push_str(&change.remove.join(", "));
+            }
+            expression
+        };
+        let attempt = |sort: String, place: &'static str| {
+            let condition = if change.condition.is_empty() {
+                place.to_owned()
+            } else {
+                format!("{place} AND ({})", change.condition)
+            };
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(bt_id, &sort)))
+                .update_expression(&expression)
+                .set_expression_attribute_names(reserved_names(&[&expression, &condition]))
+                .condition_expression(condition)
+                .expression_attribute_values(":taskId", s(task_id))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
+                .return_values(ReturnValue::AllNew)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            for (name, value) in &change.values {
+                request = request.expression_attribute_values(name, value.clone());
+            }
+            request.send()
+        };
+        let refused_item = |error: &SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, _>| match error
+        {
+            SdkError::ServiceError(service) => match service.err() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed) => {
+                    failed.item().cloned()
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match attempt(CURRENT.to_owned(), "taskId = :taskId").await {
+            Ok(output) => return output.attributes.as_ref().map(parse_task).transpose().map(done_or_gone),
+            Err(error) if condition_failed(&error) => {
+                let current = refused_item(&error);
+                if current.as_ref().and_then(|item| text(item, "taskId")).as_deref() == Some(task_id) {
+                    return Ok(Changed::Refused(current.as_ref().map(parse_task).transpose()?));
+                }
+            }
+            Err(error) => return Err(unavailable(error)),
+        }
+        match attempt(archived(task_id), "attribute_exists(pk) AND taskId = :taskId").await {
+            Ok(output) => output.attributes.as_ref().map(parse_task).transpose().map(done_or_gone),
+            Err(error) if condition_failed(&error) => Ok(Changed::Refused(
+                refused_item(&error).as_ref().map(parse_task).transpose()?,
+            )),
+            Err(error) => Err(unavailable(error)),
         }
     }
-    if let Some(code) = task.end_code {
-        put("endCode", n(code));
-    }
-    if let Some(reason) = &task.end_reason {
-        put("endReason", s(reason));
-    }
-    if let Some(seconds) = task.stream_time {
-        put("streamTime", n(seconds));
-    }
-    if let Some(failure) = &task.failure {
-        put("failure", s(failure));
-    }
-    item
-}
 
-fn parse_task(item: &Item) -> Result<Task, StoreError> {
-    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
-    let number = |name: &str| {
-        item.get(name)
-            .and_then(|value| value.as_n().ok())
-            .and_then(|value| value.parse::<i64>().ok())
-    };
-    let at = |name: &str| text(name).and_then(|value| OffsetDateTime::parse(&value, &Rfc3339).ok());
-    let missing = |name: &str| StoreError(format!("task item without {name}"));
-    Ok(Task {
-        bt_id: text("btId").ok_or_else(|| missing("btId"))?,
-        task_id: text("taskId").ok_or_else(|| missing("taskId"))?,
-        provider: {
-            let name = text("provider").ok_or_else(|| missing("provider"))?;
-            ProviderId::parse(&name).map_err(|unknown| StoreError(format!("task item: {unknown}")))?
-        },
-        status: text("status")
-            .as_deref()
-            .and_then(TaskStatus::parse)
-            .ok_or_else(|| missing("status"))?,
-        request_id: text("requestId"),
-        adopted_duplicate: item
-            .get("adoptedDuplicate")
-            .and_then(|value| value.as_bool().ok())
-            .copied()
-            .unwrap_or(false),
-        created_at: at("createdAt").ok_or_else(|| missing("createdAt"))?,
-        updated_at: at("updatedAt").ok_or_else(|| missing("updatedAt"))?,
-        starting_expires_at: at("startingExpiresAt"),
-        start_attempts: number("startAttempts").unwrap_or(1) as u32,
-        active_at: at("activeAt"),
-        closing_at: at("closingAt"),
-        ended_at: at("endedAt"),
-        end_code: number("endCode"),
-        end_reason: text("endReason"),
-        stream_time: number("streamTime"),
-        failure: text("failure"),
-        segments_seen: number("segmentsSeen").unwrap_or(0) as u64,
-        progress_at: at("progressAt"),
-    })
-}
+    async fn change_task(&self, task: &Task, change: Change) -> Result<Option<Task>, StoreError> {
+        Ok(match self.change(&task.bt_id, &task.task_id, change).await? {
+            Changed::Done(task) => Some(task),
+            Changed::Refused(_) => None,
+        })
+    }
 
-/// Whether a write failed only because its condition did not hold.
-fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
-}
+    /// Makes `task` current in place of the unheld `old` item, which moves to
+    /// `TASK#<its id>`; `false` when `old` changed meanwhile.
+    async fn replace(&self, old: &Item, task: &Task) -> Result<bool, StoreError> {
+        let old_id = text(old, "taskId");
+        let mut item = task_item(task, CURRENT);
+        if let Some(old_id) = &old_id {
+            item.insert("previousTaskId".into(), s(old_id));
+        }
+        let mut values = HashMap::from([(":old".to_owned(), s(old_id.clone().unwrap_or_default()))]);
+        let unchanged = match old.get("version") {
+            Some(version) => {
+                values.insert(":version".into(), version.clone());
+                "taskId = :old AND version = :version"
+            }
+            None => "taskId = :old AND attribute_not_exists(version)",
+        };
+        let put_current = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(unchanged)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let mut writes = vec![TransactWriteItem::builder().put(put_current).build()];
+        if let Some(old_id) = &old_id {
+            let mut copy = old.clone();
+            copy.insert("sk".into(), s(archived(old_id)));
+            let put_archive = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(copy))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+            writes.push(TransactWriteItem::builder().put(put_archive).build());
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if cancelled(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
 
-impl DynamoStore {
-    /// Updates the btId's task if it is still `task_id` in one of `statuses`; the new task, or `None`.
-    async fn update_task(
+    /// The records of one shard of the open index, from `start`.
+    async fn open_shard_page(
         &self,
-        (bt_id, task_id): (&str, &str),
-        statuses: &[TaskStatus],
-        set: &str,
-        values: Vec<(&str, AttributeValue)>,
-        extra_condition: Option<&str>,
-    ) -> Result<Option<Task>, StoreError> {
-        let mut condition = String::from("taskId = :taskId");
-        if !statuses.is_empty() {
-            let names: Vec<String> = (0..statuses.len()).map(|index| format!(":allowed{index}")).collect();
-            condition.push_str(&format!(" AND #status IN ({})", names.join(", ")));
-        }
-        if let Some(extra) = extra_condition {
-            condition.push_str(" AND ");
-            condition.push_str(extra);
-        }
+        shard: u8,
+        filter: OpenFilter,
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<(Vec<Open>, Option<Item>), StoreError> {
         let mut request = self
             .client
-            .update_item()
+            .query()
             .table_name(&self.table)
-            .set_key(Some(Self::key(bt_id, "TASK")))
-            .update_expression(set)
-            .condition_expression(condition)
-            .expression_attribute_values(":taskId", s(task_id))
-            .return_values(ReturnValue::AllNew);
-        if !statuses.is_empty() || set.contains("#status") {
-            request = request.expression_attribute_names("#status", "status");
+            .index_name(OPEN_INDEX)
+            .key_condition_expression("openShard = :shard")
+            .expression_attribute_values(":shard", s(format!("OPEN#{shard}")))
+            .set_exclusive_start_key(start)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        match filter {
+            OpenFilter::All => {}
+            OpenFilter::Tasks => {
+                request = request
+                    .filter_expression("entity = :task")
+                    .expression_attribute_values(":task", s("task"));
+            }
+            OpenFilter::Status(status) => {
+                let mut statuses = vec![status.as_str()];
+                if status == TaskStatus::Closed {
+                    statuses.push("CLOSING");
+                }
+                let names: Vec<String> = (0..statuses.len()).map(|index| format!(":status{index}")).collect();
+                request = request
+                    .filter_expression(format!("entity = :task AND #status IN ({})", names.join(", ")))
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":task", s("task"));
+                for (name, status) in names.iter().zip(statuses) {
+                    request = request.expression_attribute_values(name, s(status));
+                }
+            }
         }
-        for (index, status) in statuses.iter().enumerate() {
-            request = request.expression_attribute_values(format!(":allowed{index}"), s(status.as_str()));
+        let output = request.send().await.map_err(unavailable)?;
+        let mut items = Vec::new();
+        for item in output.items() {
+            match parse_open(item) {
+                Ok(open) => items.push(open),
+                Err(error) => tracing::error!(%error, "an open record cannot be read; skipped"),
+            }
         }
-        for (name, value) in values {
-            request = request.expression_attribute_values(name, value);
-        }
-        match request.send().await {
-            Ok(output) => output.attributes.as_ref().map(parse_task).transpose(),
-            Err(error) if condition_failed(&error) => Ok(None),
-            Err(error) => Err(storage(error)),
-        }
+        Ok((items, output.last_evaluated_key))
     }
+}
+
+fn done_or_gone(task: Option<Task>) -> Changed {
+    match task {
+        Some(task) => Changed::Done(task),
+        None => Changed::Refused(None),
+    }
+}
+
+/// A listing's position: the shard, and where in it.
+fn cursor_text(shard: u8, key: Option<&Item>) -> String {
+    let key: HashMap<String, String> = key
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, value)| value.as_s().ok().map(|text| (name.clone(), text.clone())))
+        .collect();
+    let json = serde_json::json!({ "shard": shard, "key": key });
+    URL_SAFE_NO_PAD.encode(json.to_string())
+}
+
+fn read_cursor(cursor: &str) -> Result<(u8, Option<Item>), StoreError> {
+    let unreadable = || StoreError::Unreadable(format!("cursor {cursor:?}"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| unreadable())?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
+    let shard = json["shard"]
+        .as_u64()
+        .and_then(|shard| u8::try_from(shard).ok())
+        .filter(|shard| *shard < OPEN_SHARDS)
+        .ok_or_else(unreadable)?;
+    let key: HashMap<String, String> = serde_json::from_value(json["key"].clone()).map_err(|_| unreadable())?;
+    let key: Item = key.into_iter().map(|(name, text)| (name, s(text))).collect();
+    Ok((shard, (!key.is_empty()).then_some(key)))
 }
 
 impl TaskStore for DynamoStore {
     async fn claim(&self, task: &Task) -> Result<Claim, StoreError> {
-        let outcome = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(task_item(task)))
-            .condition_expression("attribute_not_exists(pk) OR #status IN (:ended, :failed)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":ended", s(TaskStatus::Ended.as_str()))
-            .expression_attribute_values(":failed", s(TaskStatus::Failed.as_str()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match outcome {
-            Ok(_) => Ok(Claim::Created),
-            Err(SdkError::ServiceError(service)) if service.err().is_conditional_check_failed_exception() => {
-                let existing = match service.err() {
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed) => {
-                        failed.item().map(parse_task).transpose()?
+        for _ in 0..4 {
+            let outcome = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(task_item(task, CURRENT)))
+                .condition_expression("attribute_not_exists(pk)")
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            let old = match outcome {
+                Ok(_) => return Ok(Claim::Created),
+                Err(SdkError::ServiceError(service)) if service.err().is_conditional_check_failed_exception() => {
+                    match service.err() {
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                            failed,
+                        ) => failed.item().cloned(),
+                        _ => None,
                     }
-                    _ => None,
-                };
-                // Older servers do not return the item: read it.
-                let existing = match existing {
-                    Some(existing) => existing,
-                    None => self
-                        .get(&task.bt_id)
-                        .await?
-                        .ok_or_else(|| StoreError("the claimed task vanished".into()))?,
-                };
-                if existing.is_stale_start(task.created_at) {
-                    Ok(Claim::Stale(existing))
-                } else {
-                    Ok(Claim::Live(existing))
+                }
+                Err(error) => return Err(unavailable(error)),
+            };
+            // Older servers do not return the item: read it.
+            let Some(old) = (match old {
+                Some(old) => Some(old),
+                None => self.item(&task.bt_id, CURRENT).await?,
+            }) else {
+                continue;
+            };
+            match parse_task(&old) {
+                Ok(existing) if existing.is_stale_start(task.created_at) => return Ok(Claim::Stale(existing)),
+                Ok(existing) if existing.status.holds_bt_id() => return Ok(Claim::Live(existing)),
+                Ok(_) => {}
+                // A record this version cannot read does not hold the btId forever.
+                Err(error) => {
+                    tracing::error!(%error, bt_id = %task.bt_id, "the current task cannot be read; replacing it")
                 }
             }
-            Err(error) => Err(storage(error)),
+            if self.replace(&old, task).await? {
+                return Ok(Claim::Created);
+            }
         }
+        Err(StoreError::Unavailable(format!(
+            "the btId {} changed under every attempt to claim it",
+            task.bt_id
+        )))
     }
 
     async fn take_over(
@@ -275,116 +658,225 @@ impl TaskStore for DynamoStore {
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Option<Task>, StoreError> {
-        let set = "SET startingExpiresAtMs = :expiresMs, startingExpiresAt = :expires, updatedAt = :now, \
-                   startAttempts = startAttempts + :one";
-        let values = vec![
-            (":expiresMs", n(millis(expires_at))),
-            (":expires", time_text(expires_at)),
-            (":now", time_text(now)),
-            (":nowMs", n(millis(now))),
-            (":one", n(1)),
-        ];
-        self.update_task(
-            (&stale.bt_id, &stale.task_id),
-            &[TaskStatus::Starting],
-            set,
-            values,
-            Some("startingExpiresAtMs <= :nowMs"),
+        let change = Change::new(
+            "startingExpiresAtMs = :expiresMs, startingExpiresAt = :expires, updatedAt = :now, \
+             startAttempts = startAttempts + :one",
+            "startingExpiresAtMs <= :nowMs",
         )
-        .await
+        .value(":expiresMs", n(millis(expires_at)))
+        .value(":expires", time_text(expires_at))
+        .value(":now", time_text(now))
+        .value(":nowMs", n(millis(now)))
+        .status_in(&[TaskStatus::Starting]);
+        self.change_task(stale, change).await
+    }
+
+    async fn abandon(&self, task: &Task) -> Result<(), StoreError> {
+        let Some(current) = self.item(&task.bt_id, CURRENT).await? else {
+            return Ok(());
+        };
+        let ours = text(&current, "taskId").as_deref() == Some(task.task_id.as_str())
+            && text(&current, "status").as_deref() == Some(TaskStatus::Starting.as_str());
+        if !ours {
+            return Ok(());
+        }
+        let still_ours = "taskId = :new AND #status = :starting";
+        let values = HashMap::from([
+            (":new".to_owned(), s(&task.task_id)),
+            (":starting".to_owned(), s(TaskStatus::Starting.as_str())),
+        ]);
+        let names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
+        let previous = match text(&current, "previousTaskId") {
+            Some(previous) => self.item(&task.bt_id, &archived(&previous)).await?,
+            None => None,
+        };
+        match previous {
+            Some(mut previous) => {
+                let archive_key = Self::key(&task.bt_id, &archived(&text(&previous, "taskId").unwrap_or_default()));
+                previous.insert("sk".into(), s(CURRENT));
+                let restore = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(previous))
+                    .condition_expression(still_ours)
+                    .set_expression_attribute_values(Some(values))
+                    .set_expression_attribute_names(Some(names))
+                    .build()
+                    .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+                let forget = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(archive_key))
+                    .build()
+                    .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+                self.client
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().put(restore).build())
+                    .transact_items(TransactWriteItem::builder().delete(forget).build())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .or_else(|error| {
+                        if cancelled(&error) {
+                            Ok(())
+                        } else {
+                            Err(unavailable(error))
+                        }
+                    })
+            }
+            None => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(&task.bt_id, CURRENT)))
+                .condition_expression(still_ours)
+                .set_expression_attribute_values(Some(values))
+                .set_expression_attribute_names(Some(names))
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|error| {
+                    if condition_failed(&error) {
+                        Ok(())
+                    } else {
+                        Err(unavailable(error))
+                    }
+                }),
+        }
     }
 
     async fn activate(
         &self,
         task: &Task,
-        request_id: &str,
+        provider_task_id: &str,
         adopted: bool,
         now: OffsetDateTime,
     ) -> Result<Option<Task>, StoreError> {
-        let set = "SET #status = :active, requestId = :requestId, adoptedDuplicate = :adopted, activeAt = :now, \
-                   updatedAt = :now REMOVE startingExpiresAtMs, startingExpiresAt";
-        let values = vec![
-            (":active", s(TaskStatus::Active.as_str())),
-            (":requestId", s(request_id)),
-            (":adopted", AttributeValue::Bool(adopted)),
-            (":now", time_text(now)),
-        ];
-        self.update_task((&task.bt_id, &task.task_id), &[TaskStatus::Starting], set, values, None)
-            .await
+        let change = Change::new(
+            "#status = :active, requestId = :requestId, \
+             providerTaskIds = list_append(if_not_exists(providerTaskIds, :none), :ids), \
+             adoptedDuplicate = :adopted, activeAt = :now, updatedAt = :now, openShard = :shard",
+            "",
+        )
+        .value(":active", s(TaskStatus::Active.as_str()))
+        .value(":requestId", s(provider_task_id))
+        .value(":none", AttributeValue::L(Vec::new()))
+        .value(":ids", AttributeValue::L(vec![s(provider_task_id)]))
+        .value(":adopted", AttributeValue::Bool(adopted))
+        .value(":now", time_text(now))
+        .value(":shard", s(open_shard(&task.task_id)))
+        .remove(&["startingExpiresAtMs", "startingExpiresAt"])
+        .status_in(&[TaskStatus::Starting]);
+        self.change_task(task, change).await
     }
 
-    async fn fail(&self, task: &Task, reason: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        let set =
-            "SET #status = :failed, failure = :reason, updatedAt = :now REMOVE startingExpiresAtMs, startingExpiresAt";
-        let values = vec![
-            (":failed", s(TaskStatus::Failed.as_str())),
-            (":reason", s(reason)),
-            (":now", time_text(now)),
-        ];
-        self.update_task((&task.bt_id, &task.task_id), &[TaskStatus::Starting], set, values, None)
-            .await
-            .map(|_| ())
+    async fn fail(
+        &self,
+        task: &Task,
+        reason: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<Option<Task>, StoreError> {
+        let change = Change::new(
+            "#status = :failed, failure = :reason, updatedAt = :now, #ttl = :ttl",
+            "",
+        )
+        .value(":failed", s(TaskStatus::Failed.as_str()))
+        .value(":reason", s(reason))
+        .value(":now", time_text(now))
+        .value(":ttl", n(expires_at.unix_timestamp()))
+        .remove(&["startingExpiresAtMs", "startingExpiresAt", "openShard"])
+        .status_in(&[TaskStatus::Starting]);
+        self.change_task(task, change).await
     }
 
     async fn release(&self, task: &Task, now: OffsetDateTime) -> Result<(), StoreError> {
-        let set = "SET startingExpiresAtMs = :nowMs, startingExpiresAt = :now, updatedAt = :now";
-        let values = vec![(":nowMs", n(millis(now))), (":now", time_text(now))];
-        self.update_task((&task.bt_id, &task.task_id), &[TaskStatus::Starting], set, values, None)
-            .await
-            .map(|_| ())
+        let change = Change::new(
+            "startingExpiresAtMs = :nowMs, startingExpiresAt = :now, updatedAt = :now",
+            "",
+        )
+        .value(":nowMs", n(millis(now)))
+        .value(":now", time_text(now))
+        .status_in(&[TaskStatus::Starting]);
+        self.change_task(task, change).await.map(|_| ())
     }
 
-    async fn get(&self, bt_id: &str) -> Result<Option<Task>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(bt_id, "TASK")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(storage)?;
-        output.item.as_ref().map(parse_task).transpose()
+    async fn current(&self, bt_id: &str) -> Result<Option<Task>, StoreError> {
+        self.item(bt_id, CURRENT).await?.as_ref().map(parse_task).transpose()
     }
 
-    async fn find_by_request_id(&self, request_id: &str) -> Result<Option<Task>, StoreError> {
+    async fn task(&self, bt_id: &str, task_id: &str) -> Result<Option<Task>, StoreError> {
+        if let Some(current) = self.item(bt_id, CURRENT).await?
+            && text(&current, "taskId").as_deref() == Some(task_id)
+        {
+            return parse_task(&current).map(Some);
+        }
+        self.item(bt_id, &archived(task_id))
+            .await?
+            .as_ref()
+            .map(parse_task)
+            .transpose()
+    }
+
+    async fn find_by_provider_task(&self, provider_task_id: &str) -> Result<Vec<Task>, StoreError> {
         let output = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(REQUEST_ID_INDEX)
             .key_condition_expression("requestId = :requestId")
-            .expression_attribute_values(":requestId", s(request_id))
+            .expression_attribute_values(":requestId", s(provider_task_id))
             .send()
             .await
-            .map_err(storage)?;
-        let bt_id = output
-            .items()
-            .first()
-            .and_then(|keys| keys.get("pk"))
-            .and_then(|pk| pk.as_s().ok())
-            .and_then(|pk| pk.strip_prefix("STREAM#"));
-        match bt_id {
+            .map_err(unavailable)?;
+        let mut found = Vec::new();
+        for keys in output.items() {
+            let (Some(pk), Some(sk)) = (text(keys, "pk"), text(keys, "sk")) else {
+                continue;
+            };
+            let Some(bt_id) = pk.strip_prefix("STREAM#") else {
+                continue;
+            };
             // The index is eventually consistent: confirm against the task itself.
-            Some(bt_id) => Ok(self
-                .get(bt_id)
-                .await?
-                .filter(|task| task.request_id.as_deref() == Some(request_id))),
-            None => Ok(None),
+            if let Some(item) = self.item(bt_id, &sk).await?
+                && let Ok(task) = parse_task(&item)
+                && task.request_id.as_deref() == Some(provider_task_id)
+            {
+                found.push(task);
+            }
         }
+        Ok(found)
     }
 
-    async fn mark_closing(&self, task: &Task, now: OffsetDateTime) -> Result<Option<Task>, StoreError> {
-        let set = "SET #status = :closing, closingAt = if_not_exists(closingAt, :now), updatedAt = :now";
-        let values = vec![(":closing", s(TaskStatus::Closing.as_str())), (":now", time_text(now))];
-        self.update_task(
-            (&task.bt_id, &task.task_id),
-            &[TaskStatus::Active, TaskStatus::Closing],
-            set,
-            values,
-            None,
+    async fn request_close(&self, task: &Task, reason: &str, now: OffsetDateTime) -> Result<Option<Task>, StoreError> {
+        let change = Change::new(
+            "closeRequestedAt = if_not_exists(closeRequestedAt, :now), \
+             closeReason = if_not_exists(closeReason, :reason), \
+             closeAttempts = if_not_exists(closeAttempts, :zero) + :one, updatedAt = :now",
+            "",
         )
-        .await
+        .value(":now", time_text(now))
+        .value(":reason", s(reason))
+        .remove(&["closeError"])
+        .status_in(&[TaskStatus::Active]);
+        self.change_task(task, change).await
+    }
+
+    async fn close_failed(&self, task: &Task, error: &str) -> Result<(), StoreError> {
+        let change = Change::new("closeError = :error", "")
+            .value(":error", s(error))
+            .status_in(&[TaskStatus::Active]);
+        self.change_task(task, change).await.map(|_| ())
+    }
+
+    async fn mark_closed(&self, task: &Task, now: OffsetDateTime) -> Result<Option<Task>, StoreError> {
+        let change = Change::new(
+            "#status = :closed, closedAt = :now, closeRequestedAt = if_not_exists(closeRequestedAt, :now), \
+             updatedAt = :now",
+            "",
+        )
+        .value(":closed", s(TaskStatus::Closed.as_str()))
+        .value(":now", time_text(now))
+        .status_in(&[TaskStatus::Active]);
+        self.change_task(task, change).await
     }
 
     async fn mark_ended(
@@ -393,14 +885,17 @@ impl TaskStore for DynamoStore {
         task_id: &str,
         end: &StreamEnd,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+        expires_at: OffsetDateTime,
+    ) -> Result<Option<Task>, StoreError> {
         let mut set = String::from(
-            "SET #status = :ended, endReason = :reason, endedAt = if_not_exists(endedAt, :now), updatedAt = :now",
+            "#status = :ended, endReason = :reason, endedAt = if_not_exists(endedAt, :now), updatedAt = :now, \
+             #ttl = :ttl",
         );
         let mut values = vec![
             (":ended", s(TaskStatus::Ended.as_str())),
             (":reason", s(&end.reason)),
             (":now", time_text(now)),
+            (":ttl", n(expires_at.unix_timestamp())),
         ];
         if let Some(code) = end.code {
             set.push_str(", endCode = :code");
@@ -410,25 +905,132 @@ impl TaskStore for DynamoStore {
             set.push_str(", streamTime = :streamTime");
             values.push((":streamTime", n(seconds)));
         }
-        Ok(self
-            .update_task((bt_id, task_id), &[], &set, values, None)
-            .await?
-            .is_some())
+        // A real end replaces the watchdog's guess that none would come.
+        let replaces_a_guess = end.reason != end_reason::END_NOT_RECEIVED;
+        let open = Change::new("", "").status_in(&[TaskStatus::Starting, TaskStatus::Active, TaskStatus::Closed]);
+        let condition = if replaces_a_guess {
+            values.push((":guess", s(end_reason::END_NOT_RECEIVED)));
+            format!("({}) OR (#status = :ended AND endReason = :guess)", open.condition)
+        } else {
+            open.condition.clone()
+        };
+        let mut change = Change::new(set, condition).remove(&["startingExpiresAtMs", "startingExpiresAt", "openShard"]);
+        change.values.extend(open.values);
+        for (name, value) in values {
+            change = change.value(name, value);
+        }
+        Ok(match self.change(bt_id, task_id, change).await? {
+            Changed::Done(task) => Some(task),
+            Changed::Refused(_) => None,
+        })
     }
 
     async fn record_progress(
         &self,
         bt_id: &str,
         task_id: &str,
+        provider_task_id: &str,
         segment: u64,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let set = "SET segmentsSeen = :segment, progressAt = :now";
-        let values = vec![(":segment", n(segment)), (":now", time_text(now))];
-        let condition = "(attribute_not_exists(segmentsSeen) OR segmentsSeen < :segment)";
-        self.update_task((bt_id, task_id), &[], set, values, Some(condition))
-            .await
-            .map(|_| ())
+    ) -> Result<Progress, StoreError> {
+        let change = Change::new(
+            "segmentsSeen = :segment, progressAt = :now",
+            "(attribute_not_exists(segmentsSeen) OR segmentsSeen < :segment) \
+             AND (#status = :starting OR requestId = :providerTask)",
+        )
+        .value(":segment", n(segment))
+        .value(":now", time_text(now))
+        .value(":starting", s(TaskStatus::Starting.as_str()))
+        .value(":providerTask", s(provider_task_id));
+        Ok(match self.change(bt_id, task_id, change).await? {
+            Changed::Done(_) => Progress::Recorded,
+            Changed::Refused(Some(task)) if task.is_stray(provider_task_id) => Progress::Stray,
+            Changed::Refused(_) => Progress::Unchanged,
+        })
+    }
+
+    async fn note_stale(&self, task: &Task, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let (condition, previous) = match task.stale_notified_at {
+            Some(said) => ("staleNotifiedAt = :said", Some(time_text(said))),
+            None => ("attribute_not_exists(staleNotifiedAt)", None),
+        };
+        let mut change = Change::new("staleNotifiedAt = :now", condition)
+            .value(":now", time_text(now))
+            .status_in(&[TaskStatus::Active]);
+        if let Some(previous) = previous {
+            change = change.value(":said", previous);
+        }
+        Ok(self.change_task(task, change).await?.is_some())
+    }
+
+    async fn record_stray(&self, stray: &Stray) -> Result<bool, StoreError> {
+        let outcome = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(stray_item(stray)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn stray_stop_attempted(&self, stray: &Stray, stopped: bool, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(
+                &stray.bt_id,
+                &stray_key(stray.provider, &stray.provider_task_id),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0));
+        request = if stopped {
+            request
+                .update_expression(
+                    "SET stopAttempts = if_not_exists(stopAttempts, :zero) + :one, \
+                     stoppedAt = if_not_exists(stoppedAt, :now) REMOVE openShard",
+                )
+                .expression_attribute_values(":now", time_text(now))
+        } else {
+            request.update_expression("SET stopAttempts = if_not_exists(stopAttempts, :zero) + :one")
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(error) if condition_failed(&error) => Ok(()),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn open(&self, filter: OpenFilter, cursor: Option<&str>, limit: usize) -> Result<Page<Open>, StoreError> {
+        let (mut shard, mut start) = match cursor {
+            Some(cursor) => read_cursor(cursor)?,
+            None => (0, None),
+        };
+        let mut items = Vec::new();
+        while items.len() < limit {
+            let (found, next) = self
+                .open_shard_page(shard, filter, start.take(), limit - items.len())
+                .await?;
+            items.extend(found);
+            match next {
+                Some(next) => start = Some(next),
+                None if shard + 1 < OPEN_SHARDS => shard += 1,
+                None => {
+                    return Ok(Page { items, cursor: None });
+                }
+            }
+        }
+        Ok(Page {
+            items,
+            cursor: Some(cursor_text(shard, start.as_ref())),
+        })
     }
 
     async fn is_published(&self, bt_id: &str, event_id: &str) -> Result<bool, StoreError> {
@@ -441,7 +1043,7 @@ impl TaskStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(storage)?;
+            .map_err(unavailable)?;
         Ok(output.item.is_some())
     }
 
@@ -467,7 +1069,7 @@ impl TaskStore for DynamoStore {
         match outcome {
             Ok(_) => Ok(()),
             Err(error) if condition_failed(&error) => Ok(()),
-            Err(error) => Err(storage(error)),
+            Err(error) => Err(unavailable(error)),
         }
     }
 
@@ -486,7 +1088,7 @@ impl TaskStore for DynamoStore {
             .send();
         let mut count = 0u64;
         while let Some(page) = pages.next().await {
-            count += page.map_err(storage)?.count as u64;
+            count += page.map_err(unavailable)?.count as u64;
         }
         Ok(count)
     }
@@ -496,34 +1098,66 @@ impl TaskStore for DynamoStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn task_items_round_trip() {
+    fn task() -> Task {
         let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
-        let mut task = Task::starting(
+        Task::starting(
             "room 1",
             crate::providers::REGISTERED[0],
             now,
             now + time::Duration::seconds(30),
-        );
+        )
+    }
+
+    #[test]
+    fn task_items_round_trip() {
+        let mut task = task();
         task.request_id = Some("b639042cbfe229359e672074762c5583".into());
+        task.provider_task_ids = vec!["earlier".into(), "b639042cbfe229359e672074762c5583".into()];
         task.end_code = Some(3005);
         task.end_reason = Some("TOKEN_INVALID_OR_EXPIRED".into());
         task.segments_seen = 42;
-        let item = task_item(&task);
+        task.close_reason = Some("MAX_DURATION".into());
+        let item = task_item(&task, CURRENT);
         assert_eq!(item["pk"].as_s().unwrap(), "STREAM#room 1");
         assert_eq!(item["sk"].as_s().unwrap(), "TASK");
+        assert!(
+            item["openShard"].as_s().unwrap().starts_with("OPEN#"),
+            "open while STARTING"
+        );
         assert_eq!(parse_task(&item).unwrap(), task);
     }
 
     #[test]
-    fn an_unknown_stored_provider_is_an_error_not_a_default() {
-        let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
-        let task = Task::starting("room 1", crate::providers::REGISTERED[0], now, now);
-        let mut item = task_item(&task);
+    fn an_unknown_stored_provider_is_unreadable_not_a_default() {
+        let mut item = task_item(&task(), CURRENT);
         item.insert("provider".into(), s("tencent"));
-        let error = parse_task(&item).unwrap_err();
-        assert!(error.0.contains("tencent"), "{error}");
+        assert!(matches!(parse_task(&item), Err(StoreError::Unreadable(problem)) if problem.contains("tencent")));
         item.remove("provider");
-        assert!(parse_task(&item).is_err());
+        assert!(matches!(parse_task(&item), Err(StoreError::Unreadable(_))));
+    }
+
+    #[test]
+    fn a_task_stored_before_the_state_machine_reads_as_closed() {
+        let mut item = task_item(&task(), CURRENT);
+        item.insert("status".into(), s("CLOSING"));
+        item.insert(
+            "closingAt".into(),
+            time_text(OffsetDateTime::from_unix_timestamp(1_790_000_100).unwrap()),
+        );
+        let task = parse_task(&item).unwrap();
+        assert_eq!(task.status, TaskStatus::Closed);
+        assert!(task.closed_at.is_some());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_foreign_ones_are_unreadable() {
+        let key: Item = HashMap::from([("pk".to_owned(), s("STREAM#a")), ("sk".to_owned(), s("TASK"))]);
+        let text = cursor_text(5, Some(&key));
+        assert_eq!(read_cursor(&text).unwrap(), (5, Some(key)));
+        assert!(matches!(read_cursor("not a cursor"), Err(StoreError::Unreadable(_))));
+        assert!(matches!(
+            read_cursor(&URL_SAFE_NO_PAD.encode(r#"{"shard": 99, "key": {}}"#)),
+            Err(StoreError::Unreadable(_))
+        ));
     }
 }

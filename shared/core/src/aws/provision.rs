@@ -2,7 +2,7 @@
 //! local run and the end-to-end tests (moto server). In AWS, CloudFormation
 //! does this.
 
-use super::dynamo::REQUEST_ID_INDEX;
+use super::dynamo::{OPEN_INDEX, REQUEST_ID_INDEX};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
@@ -33,7 +33,7 @@ fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
         .expect("complete")
 }
 
-/// Creates the table (`pk`/`sk`, index `byRequestId`, TTL on `ttl`) and the
+/// Creates the table (`pk`/`sk`, indexes `byRequestId` and `byOpen`, TTL on `ttl`) and the
 /// FIFO queue `<prefix>-events.fifo` with its dead-letter queue.
 pub async fn provision(
     sdk: &aws_config::SdkConfig,
@@ -47,15 +47,25 @@ pub async fn provision(
         .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
         .build()
         .map_err(|error| error.to_string())?;
+    let open_index = GlobalSecondaryIndex::builder()
+        .index_name(OPEN_INDEX)
+        .key_schema(key("openShard", KeyType::Hash))
+        .key_schema(key("createdAt", KeyType::Range))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(|error| error.to_string())?;
     dynamo
         .create_table()
         .table_name(table_name)
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
         .attribute_definitions(attribute("requestId"))
+        .attribute_definitions(attribute("openShard"))
+        .attribute_definitions(attribute("createdAt"))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(index)
+        .global_secondary_indexes(open_index)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

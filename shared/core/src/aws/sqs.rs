@@ -8,7 +8,7 @@ use crate::ports::{EventQueue, QueueError};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use sha2::{Digest, Sha256};
-use streamguard_wire::event::{EventBody, QueueEvent};
+use streamguard_wire::event::QueueEvent;
 
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
@@ -64,10 +64,7 @@ fn attribute(value: &str) -> MessageAttributeValue {
 impl EventQueue for SqsQueue {
     async fn publish(&self, event: &QueueEvent) -> Result<(), QueueError> {
         let body = serde_json::to_string(event).map_err(|error| QueueError(error.to_string()))?;
-        let kind = match event.body {
-            EventBody::Segment(_) => "segment",
-            EventBody::StreamEnd(_) => "streamEnd",
-        };
+        let kind = event.body.kind();
         let mut request = self
             .client
             .send_message()

@@ -9,7 +9,7 @@
 
 pub mod variables;
 
-use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy};
+use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
 use std::time::Duration;
 use streamguard_wire::event::RiskLevel;
 use variables::*;
@@ -175,11 +175,19 @@ pub fn callback_base_url(env: &Env) -> Result<Option<String>, ConfigError> {
     env.base_url(&CALLBACK_BASE_URL)
 }
 
+/// How long finished tasks and published-event records are kept.
+fn retention(env: &Env) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(
+        env.whole_number(&EVENT_RETENTION_DAYS)? * 24 * 3600,
+    ))
+}
+
 impl StartPolicy {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(StartPolicy {
             attempts: env.attempts(&START_ATTEMPTS)?,
             starting_lease: env.seconds(&STARTING_LEASE_SECS)?,
+            retention: retention(env)?,
         })
     }
 }
@@ -188,6 +196,20 @@ impl ClosePolicy {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(ClosePolicy {
             attempts: env.attempts(&CLOSE_ATTEMPTS)?,
+            retention: retention(env)?,
+        })
+    }
+}
+
+impl WatchdogPolicy {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let max_stream = env.seconds(&MAX_STREAM_SECS)?;
+        Ok(WatchdogPolicy {
+            stale_after: env.seconds(&STALE_AFTER_SECS)?,
+            max_stream: (!max_stream.is_zero()).then_some(max_stream),
+            grace: env.seconds(&GRACE_SECS)?,
+            close_retry_for: env.seconds(&CLOSE_RETRY_SECS)?,
+            retention: retention(env)?,
         })
     }
 }
@@ -204,7 +226,7 @@ impl CallbackPolicy {
         }
         Ok(CallbackPolicy {
             published_levels,
-            event_retention: Duration::from_secs(env.whole_number(&EVENT_RETENTION_DAYS)? * 24 * 3600),
+            retention: retention(env)?,
             progress_interval: env.seconds(&PROGRESS_INTERVAL_SECS)?,
         })
     }
@@ -220,7 +242,7 @@ macro_rules! default_from_table {
         }
     )+};
 }
-default_from_table!(StartPolicy, ClosePolicy, CallbackPolicy);
+default_from_table!(StartPolicy, ClosePolicy, CallbackPolicy, WatchdogPolicy);
 
 #[cfg(test)]
 mod tests {
@@ -228,18 +250,32 @@ mod tests {
 
     #[test]
     fn defaults_come_from_the_table() {
+        let week = Duration::from_secs(7 * 24 * 3600);
         assert_eq!(
             StartPolicy::default(),
             StartPolicy {
                 attempts: 2,
-                starting_lease: Duration::from_secs(30)
+                starting_lease: Duration::from_secs(30),
+                retention: week,
             }
         );
         assert_eq!(ClosePolicy::default().attempts, 3);
         let callback = CallbackPolicy::default();
         assert_eq!(callback.published_levels, vec![RiskLevel::Reject]);
-        assert_eq!(callback.event_retention, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(callback.retention, week);
         assert_eq!(callback.progress_interval, Duration::from_secs(60));
+        assert_eq!(
+            WatchdogPolicy::default(),
+            WatchdogPolicy {
+                stale_after: Duration::from_secs(180),
+                max_stream: Some(Duration::from_secs(86_400)),
+                grace: Duration::from_secs(600),
+                close_retry_for: Duration::from_secs(3600),
+                retention: week,
+            }
+        );
+        let unlimited = WatchdogPolicy::from_env(&Env::from_pairs([("MAX_STREAM_SECS", "0")])).unwrap();
+        assert_eq!(unlimited.max_stream, None, "0 turns the limit off");
     }
 
     #[test]
@@ -286,7 +322,7 @@ mod tests {
     }
 
     #[test]
-    fn every_variable_is_declared_once_and_every_default_parses_where_it_is_read() {
+    fn every_variable_is_declared_once() {
         let mut names: Vec<&str> = VARIABLES.iter().map(|variable| variable.name).collect();
         let count = names.len();
         names.sort_unstable();

@@ -4,7 +4,7 @@
 //! `template.yaml` to them, and the README's table is generated from them
 //! (a test compares the two).
 
-use crate::functions::Function::{self, Callback, Close, Start};
+use crate::functions::Function::{self, Callback, Close, Start, Watchdog};
 
 /// One environment variable.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,8 +18,10 @@ pub struct Variable {
     pub functions: &'static [Function],
 }
 
-const ALL: &[Function] = &[Start, Close, Callback];
-const CONTROL: &[Function] = &[Start, Close];
+const ALL: &[Function] = &[Start, Close, Callback, Watchdog];
+/// The functions that call providers.
+const CONTROL: &[Function] = &[Start, Close, Watchdog];
+const STOPS: &[Function] = &[Close, Watchdog];
 const LOCAL: &[Function] = &[];
 
 macro_rules! variables {
@@ -37,24 +39,28 @@ macro_rules! variables {
 
 variables! {
     TABLE_NAME: ALL, None, "the DynamoDB table of tasks and published events (required)";
-    QUEUE_URL: &[Callback], None, "the SQS queue events go to (required by callback); FIFO when it ends in `.fifo`";
+    QUEUE_URL: &[Callback, Watchdog], None, "the SQS queue events go to (required by callback and watchdog); FIFO when it ends in `.fifo`";
     CALLBACK_TOKEN_KEY_PARAMETER: &[Start, Callback], None, "SSM SecureString holding the key that signs callback tokens (at least 16 bytes); this or `CALLBACK_TOKEN_KEY` is required";
     CALLBACK_TOKEN_KEY: LOCAL, None, "the callback-token key itself (local runs)";
     CALLBACK_BASE_URL: &[Start], None, "public base URL of the callback route; derived from the request's host when unset";
-    PROVIDER: &[Start, Close], Some("deepcleer"), "the deployment's provider (`deepcleer` or `zego`); a start may name another, a close by provider task id uses it";
+    PROVIDER: CONTROL, Some("deepcleer"), "the deployment's provider (`deepcleer` or `zego`); a start may name another, a close by provider task id uses it";
     PROVIDER_START_TIMEOUT_MS: &[Start], Some("5000"), "how long a provider's start may take (DeepCleer recommends 5 s)";
-    PROVIDER_CLOSE_TIMEOUT_MS: &[Close], Some("1000"), "how long a provider's stop may take (DeepCleer recommends 1 s for audio)";
+    PROVIDER_CLOSE_TIMEOUT_MS: STOPS, Some("1000"), "how long a provider's stop may take (DeepCleer recommends 1 s for audio)";
     START_ATTEMPTS: &[Start], Some("2"), "attempts at a start that gets no answer, for providers that recognise a resubmission (1–10)";
     CLOSE_ATTEMPTS: &[Close], Some("3"), "attempts at a stop on timeouts and transient refusals (1–10)";
     STARTING_LEASE_SECS: &[Start], Some("30"), "how long a STARTING task holds its btId against another start";
     PUBLISHED_RISK_LEVELS: &[Callback], Some("REJECT"), "comma-separated risk levels published to the queue";
-    EVENT_RETENTION_DAYS: &[Callback], Some("7"), "how long published-event records are kept for deduplication";
-    PROGRESS_INTERVAL_SECS: &[Callback], Some("60"), "at most one progress write per task per interval and instance";
+    EVENT_RETENTION_DAYS: &[Start, Close, Callback, Watchdog], Some("7"), "how long published-event records (for deduplication) and finished tasks are kept";
+    PROGRESS_INTERVAL_SECS: &[Callback], Some("60"), "at most one progress write per task per interval and instance (keep it well under `STALE_AFTER_SECS`)";
+    STALE_AFTER_SECS: &[Watchdog], Some("180"), "an ACTIVE task that calls back for every segment and is silent this long gets a `streamStale` event";
+    MAX_STREAM_SECS: &[Watchdog], Some("86400"), "a task open longer than this is closed (`MAX_DURATION`) with a `streamClosed` event; 0 turns it off";
+    GRACE_SECS: &[Watchdog], Some("600"), "how long the watchdog waits for what should have come: the end after a close (then `END_NOT_RECEIVED`), a retry of a start whose lease ended (then FAILED)";
+    CLOSE_RETRY_SECS: &[Watchdog], Some("3600"), "how long the watchdog retries a close (or a stray's stop) that fails before letting the task go";
     DEEPCLEER_CLUSTER: CONTROL, Some("silicon-valley"), "DeepCleer's audio cluster: `silicon-valley` or `singapore`";
     DEEPCLEER_BASE_URL: CONTROL, None, "overrides the audio cluster's base URL (a proxy; the local run points it at the simulator)";
-    DEEPCLEER_VIDEO_CLUSTER: &[Close], Some("singapore"), "DeepCleer's video cluster, for closing video tasks: `shanghai` or `singapore`";
-    DEEPCLEER_VIDEO_BASE_URL: &[Close], None, "overrides the video cluster's base URL";
-    PROVIDER_VIDEO_CLOSE_TIMEOUT_MS: &[Close], Some("7000"), "how long DeepCleer's video close may take (it recommends 7 s)";
+    DEEPCLEER_VIDEO_CLUSTER: STOPS, Some("singapore"), "DeepCleer's video cluster, for closing video tasks: `shanghai` or `singapore`";
+    DEEPCLEER_VIDEO_BASE_URL: STOPS, None, "overrides the video cluster's base URL";
+    PROVIDER_VIDEO_CLOSE_TIMEOUT_MS: STOPS, Some("7000"), "how long DeepCleer's video close may take (it recommends 7 s)";
     DEEPCLEER_ACCESS_KEY_PARAMETER: CONTROL, None, "SSM SecureString holding DeepCleer's accessKey; DeepCleer is off without it (or `DEEPCLEER_ACCESS_KEY`)";
     DEEPCLEER_ACCESS_KEY: LOCAL, None, "DeepCleer's accessKey itself (local runs)";
     DEFAULT_APP_ID: &[Start], None, "DeepCleer `appId` when a start has none";

@@ -1,29 +1,33 @@
 //! Provider callbacks. The token is verified before anything is read or
 //! written; the provider's reader then checks the provider's own signature,
-//! where it signs its callbacks, and reads the body into a neutral reading.
-//! A published segment (REJECT by default) and every task end become one
-//! queue event each, however often the provider retries:
+//! where it signs its callbacks, and reads the body into a neutral reading:
+//! strictly what identifies the segment, tolerantly everything descriptive.
 //!
-//! 1. read the event's record (consistent): already published → done;
-//! 2. send to the FIFO queue, deduplication id = event id;
-//! 3. write the record (conditional put).
+//! A callback is matched to its task by the task id its token carries,
+//! whatever task is current for the btId now. Then:
 //!
-//! A failure at 2 or 3 answers 5xx and leaves nothing that blocks the
-//! retry. Only if 3 fails after 2 succeeded *and* the provider's retry
-//! comes after the queue's own deduplication window can an event be sent
-//! twice; its `eventId` is the same, so consumers can drop it. An event is
-//! never dropped: a REJECT for a task missing from the table is published
-//! with `taskKnown: false`.
+//! - a segment of a published level (REJECT by default), or of a level no
+//!   provider documents (never taken for PASS), becomes one queue event
+//!   ([`super::publish`]), however often the provider retries;
+//! - any other segment is counted, with at most one write per task and
+//!   provider task a minute, and no read;
+//! - a task's end is published and recorded on that task;
+//! - a callback from a provider task that is not the task's current one (a
+//!   stray) is published, flagged, changes no task, and is remembered so
+//!   that the watchdog stops that provider task.
+//!
+//! An event is never dropped: a REJECT for a task missing from the table is
+//! published with `taskKnown: false`.
 
 use super::error::Error;
 use super::events::{self, TaskContext};
 use super::policy::CallbackPolicy;
 use super::progress::ProgressGate;
 use super::provider::{ReadError, Reading};
-use super::task::{Published, StreamEnd};
+use super::publish::{self, Publication};
+use super::task::{Stray, StreamEnd, Task};
 use super::token::{CallbackKey, TaskRef};
-use crate::ports::{Clock, EventQueue, Readers, TaskStore};
-use streamguard_wire::event::{EventBody, QueueEvent};
+use crate::ports::{Clock, EventQueue, Progress, Readers, StoreError, TaskStore};
 
 /// What a callback amounted to (for logs, metrics and tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,34 +94,43 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
         })?;
         match reading {
             Reading::Segment(segment) => {
+                let level = &segment.segment.risk_level;
                 let index = segment.segment.segment_index;
-                if !self.policy.published_levels.contains(&segment.segment.risk_level) {
+                if level.is_known() && !self.policy.published_levels.contains(level) {
                     // Counted only: no read, and a write at most once a minute.
                     if let Some(index) = index {
-                        self.note_progress(task_ref, index).await;
+                        self.note_progress(task_ref, &segment.provider_task_id, index).await;
                     }
                     return Ok(Outcome::Counted);
                 }
-                let context = self.context(task_ref).await?;
+                if !level.is_known() {
+                    tracing::warn!(bt_id = %task_ref.bt_id, level = %level, "a risk level no provider documents: published");
+                }
+                let task = self.task(task_ref).await?;
+                let context = context(task_ref, task.as_ref(), &segment.provider_task_id);
                 let event = events::segment_event(task_ref.provider, &segment, &context, now);
-                let outcome = self.publish_once(&event).await?;
-                if let (true, Some(index)) = (context.task_known, index) {
-                    self.note_progress(task_ref, index).await;
+                let outcome = self.publish(&event).await?;
+                if context.stray {
+                    self.remember_stray(task_ref, &segment.provider_task_id).await?;
+                } else if let (true, Some(index)) = (context.task_known, index) {
+                    self.note_progress(task_ref, &segment.provider_task_id, index).await;
                 }
                 Ok(outcome)
             }
             Reading::StreamEnd(end) => {
-                let context = self.context(task_ref).await?;
+                let task = self.task(task_ref).await?;
+                let context = context(task_ref, task.as_ref(), &end.provider_task_id);
                 let event = events::end_event(task_ref.provider, &end, &context, now);
-                let outcome = self.publish_once(&event).await?;
-                if context.task_known {
+                let outcome = self.publish(&event).await?;
+                if context.task_known && !context.stray {
                     let stream_end = StreamEnd {
                         code: end.end.end_code,
                         reason: end.end.end_reason.clone(),
                         stream_time: end.end.stream_time,
                     };
+                    let expires_at = now + self.policy.retention;
                     self.store
-                        .mark_ended(&task_ref.bt_id, &task_ref.task_id, &stream_end, now)
+                        .mark_ended(&task_ref.bt_id, &task_ref.task_id, &stream_end, now, expires_at)
                         .await?;
                 }
                 Ok(outcome)
@@ -129,56 +142,78 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
         }
     }
 
-    /// Whether the token's task is the btId's current one.
-    async fn context(&self, task_ref: &TaskRef) -> Result<TaskContext, Error> {
-        let task = self
-            .store
-            .get(&task_ref.bt_id)
-            .await?
-            .filter(|task| task.task_id == task_ref.task_id);
-        Ok(TaskContext {
-            bt_id: Some(task_ref.bt_id.clone()),
-            task_known: task.is_some(),
+    /// The token's task, by its id. A record that cannot be read is treated
+    /// as unknown (the event is published anyway) rather than refused.
+    async fn task(&self, task_ref: &TaskRef) -> Result<Option<Task>, Error> {
+        match self.store.task(&task_ref.bt_id, &task_ref.task_id).await {
+            Ok(task) => Ok(task),
+            Err(StoreError::Unreadable(detail)) => {
+                tracing::error!(bt_id = %task_ref.bt_id, task_id = %task_ref.task_id, detail, "task record unreadable; publishing as unknown");
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn publish(&self, event: &streamguard_wire::event::QueueEvent) -> Result<Outcome, Error> {
+        let publication =
+            publish::publish_once(&self.store, &self.queue, &self.clock, event, self.policy.retention).await?;
+        Ok(match publication {
+            Publication::Published => Outcome::Published,
+            Publication::Duplicate => Outcome::Duplicate,
         })
     }
 
-    /// Publishes `event` unless it was published before (see the module docs).
-    pub async fn publish_once(&self, event: &QueueEvent) -> Result<Outcome, Error> {
-        let bt_id = event.group_key().to_owned();
-        if self.store.is_published(&bt_id, &event.event_id).await? {
-            tracing::info!(event_id = %event.event_id, "duplicate delivery; already published");
-            return Ok(Outcome::Duplicate);
+    /// Remembers a stray provider task (once), for the watchdog to stop.
+    async fn remember_stray(&self, task_ref: &TaskRef, provider_task_id: &str) -> Result<(), Error> {
+        let stray = Stray {
+            bt_id: task_ref.bt_id.clone(),
+            task_id: task_ref.task_id.clone(),
+            provider: task_ref.provider,
+            provider_task_id: provider_task_id.to_owned(),
+            recorded_at: self.clock.now(),
+            stopped_at: None,
+            stop_attempts: 0,
+        };
+        if self.store.record_stray(&stray).await? {
+            tracing::warn!(bt_id = %task_ref.bt_id, task_id = %task_ref.task_id, provider_task_id, "a stray provider task calls back; it will be stopped");
         }
-        self.queue.publish(event).await?;
-        let (kind, risk_level) = match &event.body {
-            EventBody::Segment(segment) => ("segment", Some(segment.risk_level.to_string())),
-            EventBody::StreamEnd(_) => ("streamEnd", None),
-        };
-        let now = self.clock.now();
-        let record = Published {
-            bt_id,
-            event_id: event.event_id.clone(),
-            request_id: event.request_id.clone(),
-            kind,
-            risk_level,
-            at: now,
-            expires_at: now + self.policy.event_retention,
-        };
-        self.store.record_published(&record).await?;
-        tracing::info!(event_id = %event.event_id, bt_id = ?event.bt_id, task_known = event.task_known, "event published");
-        Ok(Outcome::Published)
+        Ok(())
     }
 
-    /// Best effort: progress is a figure for people, not a correctness matter.
-    /// The write is conditional (this task, a higher segment), so it needs no read.
-    async fn note_progress(&self, task: &TaskRef, index: u64) {
+    /// Best effort: progress is a figure for people (and the watchdog's sign
+    /// of life), not a correctness matter. The write is conditional (this
+    /// task, its current provider task, a higher segment), so it needs no
+    /// read; when it finds the provider task is not the current one, that
+    /// stray is remembered.
+    async fn note_progress(&self, task_ref: &TaskRef, provider_task_id: &str, index: u64) {
         let now = self.clock.now();
-        if !self.progress.due(&task.task_id, now) {
+        let gate = format!("{}/{provider_task_id}", task_ref.task_id);
+        if !self.progress.due(&gate, now) {
             return;
         }
-        if let Err(error) = self.store.record_progress(&task.bt_id, &task.task_id, index, now).await {
-            self.progress.forget(&task.task_id);
-            tracing::warn!(%error, bt_id = %task.bt_id, "progress not recorded");
+        let outcome = self
+            .store
+            .record_progress(&task_ref.bt_id, &task_ref.task_id, provider_task_id, index, now)
+            .await;
+        let stray = match outcome {
+            Ok(Progress::Stray) => self.remember_stray(task_ref, provider_task_id).await,
+            Ok(_) => Ok(()),
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = stray {
+            self.progress.forget(&gate);
+            tracing::warn!(%error, bt_id = %task_ref.bt_id, "progress not recorded");
         }
+    }
+}
+
+/// What the event says of its task: the token's btId, whether the task is
+/// known, and whether the provider task is a stray.
+fn context(task_ref: &TaskRef, task: Option<&Task>, provider_task_id: &str) -> TaskContext {
+    TaskContext {
+        bt_id: Some(task_ref.bt_id.clone()),
+        task_known: task.is_some(),
+        stray: task.is_some_and(|task| task.is_stray(provider_task_id)),
     }
 }

@@ -1,13 +1,19 @@
 //! Close: by the backend's btId, or by a provider task id given directly
 //! (a `dupRequestId`, tasks not started through the bundle, video tasks).
+//!
+//! Closing an ACTIVE task records the request first (so that the watchdog
+//! retries a stop that fails), stops the provider task, and then makes the
+//! task CLOSED, which frees the btId. A task that asked for no stream-end
+//! callback goes on to ENDED (`CLOSED`) at once: no end will come.
 
 use super::error::Error;
 use super::policy::ClosePolicy;
 use super::provider::{Media, ProviderTask, Stop};
-use super::task::{Task, TaskStatus};
+use super::task::{StreamEnd, Task, TaskStatus, close_reason, end_reason};
 use super::view::TaskView;
 use crate::ports::{Clock, ProviderError, ProviderStop, Stops, TaskStore};
-use streamguard_wire::Problems;
+use std::time::Duration;
+use streamguard_wire::{Problem, Problems};
 
 /// The outcome of a close.
 #[derive(Debug)]
@@ -16,12 +22,12 @@ pub struct Closed {
     pub task: Option<TaskView>,
     /// The provider task that was stopped.
     pub request_id: Option<String>,
-    /// `false` when nothing needed doing (the task had already ended).
+    /// `false` when nothing needed doing (the task was already closed or over).
     pub provider_called: bool,
 }
 
 /// The close function's service: it may stop tasks at their providers and
-/// mark them closing; it starts nothing and publishes nothing.
+/// close them; it starts nothing and publishes nothing.
 pub struct Closer<S, C> {
     pub store: S,
     pub clock: C,
@@ -34,7 +40,7 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
     pub async fn close_stream(&self, bt_id: &str) -> Result<Closed, Error> {
         let task = self
             .store
-            .get(bt_id)
+            .current(bt_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no task for btId {bt_id}")))?;
         self.close_task(task).await
@@ -50,11 +56,15 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
             .map(|_| self.providers.read(named, "provider"))
             .transpose()
             .map_err(invalid)?;
-        if media == Media::Audio
-            && let Some(task) = self.store.find_by_request_id(request_id).await?
-            && named.is_none_or(|provider| provider == task.provider)
-        {
-            return self.close_task(task).await;
+        if media == Media::Audio {
+            let known = self.store.find_by_provider_task(request_id).await?;
+            let ours = known
+                .into_iter()
+                .filter(|task| named.is_none_or(|provider| provider == task.provider))
+                .max_by_key(|task| (task.status.holds_bt_id(), task.created_at));
+            if let Some(task) = ours {
+                return self.close_task(task).await;
+            }
         }
         let provider = match named {
             Some(id) => self.providers.choose(Some(id.as_str()), "provider").map_err(invalid)?,
@@ -66,7 +76,7 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
                 .ok_or_else(|| Error::Configuration(format!("no configured provider stops {media:?} tasks")))?,
         };
         if !provider.stops(media) {
-            return Err(invalid(streamguard_wire::Problem {
+            return Err(invalid(Problem {
                 field: "media".into(),
                 rule: format!("{} has no {media:?} tasks to stop", provider.id()),
             }));
@@ -75,7 +85,7 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
             id: request_id.to_owned(),
             media,
         };
-        self.stop(provider, &task).await?;
+        stop_with_retries(provider, &task, self.policy.attempts).await?;
         Ok(Closed {
             task: None,
             request_id: Some(request_id.to_owned()),
@@ -85,7 +95,7 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
 
     async fn close_task(&self, task: Task) -> Result<Closed, Error> {
         match task.status {
-            TaskStatus::Ended | TaskStatus::Failed => Ok(Closed {
+            TaskStatus::Closed | TaskStatus::Ended | TaskStatus::Failed => Ok(Closed {
                 request_id: task.request_id.clone(),
                 task: Some(task.into()),
                 provider_called: false,
@@ -94,58 +104,129 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
                 "the task for {} is still starting and has no provider task yet; retry shortly",
                 task.bt_id
             ))),
-            TaskStatus::Active | TaskStatus::Closing => {
-                let request_id = task.request_id.clone().ok_or_else(|| {
-                    Error::Conflict(format!(
-                        "the task for {} has no provider task yet; retry shortly",
-                        task.bt_id
-                    ))
-                })?;
-                let provider = self.providers.get(task.provider).ok_or_else(|| {
-                    Error::Configuration(format!(
-                        "the task for {} runs on {}, which this deployment has no credentials for",
-                        task.bt_id, task.provider
-                    ))
-                })?;
-                let at_provider = ProviderTask {
-                    id: request_id.clone(),
-                    media: Media::Audio,
+            TaskStatus::Active => {
+                let provider = stopper(&self.providers, &task)?;
+                let request_id = task.request_id.clone();
+                let closing = Closing {
+                    store: &self.store,
+                    clock: &self.clock,
+                    retention: self.policy.retention,
                 };
-                self.stop(provider, &at_provider).await?;
-                let task = match self.store.mark_closing(&task, self.clock.now()).await? {
-                    Some(task) => task,
-                    // The stream-end callback won the race (ENDED), or a new task replaced it.
-                    None => self.store.get(&task.bt_id).await?.unwrap_or(task),
-                };
+                let task = closing
+                    .close(provider, task, close_reason::REQUESTED, self.policy.attempts)
+                    .await?;
                 Ok(Closed {
                     task: Some(task.into()),
-                    request_id: Some(request_id),
+                    request_id,
                     provider_called: true,
                 })
             }
         }
     }
+}
 
-    /// Stops `task` with bounded retries on timeouts and transient refusals.
-    async fn stop(&self, provider: &dyn ProviderStop, task: &ProviderTask) -> Result<(), Error> {
-        let mut last = Error::ProviderTimeout {
-            provider: provider.id(),
+/// The stop of the provider a task runs on.
+pub(super) fn stopper<'a>(providers: &'a Stops, task: &Task) -> Result<&'a dyn ProviderStop, Error> {
+    providers.get(task.provider).ok_or_else(|| {
+        Error::Configuration(format!(
+            "the task for {} runs on {}, which this deployment has no credentials for",
+            task.bt_id, task.provider
+        ))
+    })
+}
+
+/// Closing an ACTIVE task, for close and the watchdog alike.
+pub(super) struct Closing<'a, S, C> {
+    pub store: &'a S,
+    pub clock: &'a C,
+    /// How long an ENDED task is kept.
+    pub retention: Duration,
+}
+
+impl<S: TaskStore, C: Clock> Closing<'_, S, C> {
+    /// Records the close request, stops the provider task (up to `attempts`
+    /// times), and closes the task: the task as it then is. A stop that fails
+    /// is recorded on the task for the watchdog to retry.
+    pub async fn close(
+        &self,
+        provider: &dyn ProviderStop,
+        task: Task,
+        reason: &str,
+        attempts: u32,
+    ) -> Result<Task, Error> {
+        let now = self.clock.now();
+        let Some(task) = self.store.request_close(&task, reason, now).await? else {
+            // No longer ACTIVE: closed, ended, or its end won the race.
+            return self.current_state(&task).await;
         };
-        for attempt in 1..=self.policy.attempts.max(1) {
-            match provider.stop(task).await {
-                Ok(Stop::Stopped) => return Ok(()),
-                Ok(Stop::Refused(refusal)) if refusal.transient => {
-                    tracing::warn!(id = %task.id, attempt, %refusal, "stop refused for now; retrying");
-                    last = Error::Refused(refusal);
-                }
-                Ok(Stop::Refused(refusal)) => return Err(Error::Refused(refusal)),
-                Err(error @ (ProviderError::Timeout | ProviderError::Unreachable(_))) => {
-                    tracing::warn!(id = %task.id, attempt, %error, "stop not acknowledged; retrying");
-                    last = Error::from_provider(provider.id(), error);
-                }
-                Err(error) => return Err(Error::from_provider(provider.id(), error)),
+        let request_id = task.request_id.clone().unwrap_or_default();
+        let at_provider = ProviderTask {
+            id: request_id,
+            media: Media::Audio,
+        };
+        if let Err(error) = stop_with_retries(provider, &at_provider, attempts).await {
+            if let Err(store_error) = self.store.close_failed(&task, &error.to_string()).await {
+                tracing::warn!(%store_error, bt_id = %task.bt_id, "the failed close was not recorded");
             }
+            return Err(error);
         }
-        Err(last)
+        self.closed(task).await
     }
+
+    /// The provider acknowledged the stop: CLOSED, and ENDED at once when no
+    /// end was asked for.
+    pub async fn closed(&self, task: Task) -> Result<Task, Error> {
+        let now = self.clock.now();
+        let Some(closed) = self.store.mark_closed(&task, now).await? else {
+            return self.current_state(&task).await;
+        };
+        if closed.reports_stream_end {
+            return Ok(closed);
+        }
+        let end = StreamEnd {
+            code: None,
+            reason: end_reason::CLOSED.to_owned(),
+            stream_time: None,
+        };
+        Ok(self
+            .store
+            .mark_ended(&closed.bt_id, &closed.task_id, &end, now, now + self.retention)
+            .await?
+            .unwrap_or(closed))
+    }
+
+    async fn current_state(&self, task: &Task) -> Result<Task, Error> {
+        Ok(self
+            .store
+            .task(&task.bt_id, &task.task_id)
+            .await?
+            .unwrap_or_else(|| task.clone()))
+    }
+}
+
+/// Stops `task` with up to `attempts` tries on timeouts and transient refusals.
+pub(super) async fn stop_with_retries(
+    provider: &dyn ProviderStop,
+    task: &ProviderTask,
+    attempts: u32,
+) -> Result<(), Error> {
+    let mut last = Error::ProviderTimeout {
+        provider: provider.id(),
+    };
+    for attempt in 1..=attempts.max(1) {
+        match provider.stop(task).await {
+            Ok(Stop::Stopped) => return Ok(()),
+            Ok(Stop::Refused(refusal)) if refusal.transient => {
+                tracing::warn!(id = %task.id, attempt, %refusal, "stop refused for now; retrying");
+                last = Error::Refused(refusal);
+            }
+            Ok(Stop::Refused(refusal)) => return Err(Error::Refused(refusal)),
+            Err(error @ (ProviderError::Timeout | ProviderError::Unreachable(_))) => {
+                tracing::warn!(id = %task.id, attempt, %error, "stop not acknowledged; retrying");
+                last = Error::from_provider(provider.id(), error);
+            }
+            Err(error) => return Err(Error::from_provider(provider.id(), error)),
+        }
+    }
+    Err(last)
 }

@@ -21,8 +21,22 @@ pub enum Error {
     ProviderUnavailable { provider: ProviderId, detail: String },
     #[error("{0}")]
     NotFound(String),
+    /// The task changed under this call; retrying reads the new state.
     #[error("{0}")]
     Conflict(String),
+    /// The provider already moderates the stream for another btId: adopting
+    /// its task would let this btId close the other's moderation.
+    #[error(
+        "the stream is already moderated for btId {holder}; close that btId first, or start this one on another stream"
+    )]
+    StreamHeld { holder: String },
+    /// The btId's open task runs on another provider than the start names.
+    #[error("the task for {bt_id} runs on {running}, not {asked}; close it first, or start it on {running}")]
+    ProviderMismatch {
+        bt_id: String,
+        running: ProviderId,
+        asked: ProviderId,
+    },
     /// A callback without a valid token or provider signature.
     #[error("the callback is not authenticated")]
     Unauthorized,

@@ -4,7 +4,8 @@
 //!
 //! - [`Starter`] (start): claims tasks and calls providers' start;
 //! - [`Closer`] (close): stops tasks at their providers;
-//! - [`CallbackHandler`] (callback): reads callbacks and publishes; calls no provider.
+//! - [`CallbackHandler`] (callback): reads callbacks and publishes; calls no provider;
+//! - [`Watchdog`] (watchdog): gives every open task a way out (`docs/lifecycle.md`).
 //!
 //! It knows the outside world only through [`crate::ports`], and never names
 //! a provider, an AWS service or HTTP (a test holds it to that).
@@ -16,10 +17,12 @@ pub mod events;
 pub mod policy;
 pub mod progress;
 pub mod provider;
+pub mod publish;
 pub mod start;
 pub mod task;
 pub mod token;
 pub mod view;
+pub mod watchdog;
 
 pub use callback::CallbackHandler;
 pub use close::Closer;
@@ -28,6 +31,7 @@ pub use provider::ProviderId;
 pub use start::Starter;
 pub use task::{Task, TaskStatus};
 pub use token::{CallbackKey, TaskRef};
+pub use watchdog::Watchdog;
 
 /// A secret string: never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]

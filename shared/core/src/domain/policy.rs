@@ -13,6 +13,8 @@ pub struct StartPolicy {
     pub attempts: u32,
     /// How long a STARTING task holds its btId against another start.
     pub starting_lease: Duration,
+    /// How long finished tasks and published-event records are kept.
+    pub retention: Duration,
 }
 
 /// How closes behave.
@@ -20,6 +22,8 @@ pub struct StartPolicy {
 pub struct ClosePolicy {
     /// Attempts at the provider's stop on timeouts and transient refusals.
     pub attempts: u32,
+    /// How long finished tasks are kept.
+    pub retention: Duration,
 }
 
 /// How callbacks are turned into events.
@@ -27,8 +31,27 @@ pub struct ClosePolicy {
 pub struct CallbackPolicy {
     /// Risk levels whose segments are published.
     pub published_levels: Vec<RiskLevel>,
-    /// How long published-event records are kept for deduplication.
-    pub event_retention: Duration,
+    /// How long finished tasks and published-event records are kept.
+    pub retention: Duration,
     /// At most one progress write per task per this interval (per instance).
     pub progress_interval: Duration,
+}
+
+/// What the watchdog looks for, every run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchdogPolicy {
+    /// An ACTIVE task that calls back for every segment and has been silent
+    /// this long gets a `streamStale` event.
+    pub stale_after: Duration,
+    /// A task open longer than this is closed (`MAX_DURATION`); `None`: never.
+    pub max_stream: Option<Duration>,
+    /// How long to wait for what should have come: the end after a close
+    /// (then ENDED, `END_NOT_RECEIVED`), a retry of a start whose lease ended
+    /// (then FAILED, so its provider task, if any, is a stray and stopped).
+    pub grace: Duration,
+    /// How long a failing close is retried before the task is let go
+    /// (CLOSED, its stop unconfirmed), so that the btId is never held forever.
+    pub close_retry_for: Duration,
+    /// How long finished tasks and published-event records are kept.
+    pub retention: Duration,
 }

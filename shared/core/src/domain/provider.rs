@@ -149,7 +149,9 @@ pub enum Reading {
     },
 }
 
-/// One moderated segment.
+/// One moderated segment. Its `segment.segment_id` must begin with
+/// `<provider_task_id>_` (both providers name segments so), which lets a
+/// task's published segments be counted by prefix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentReading {
     /// The provider's id of the task the segment belongs to.
@@ -160,6 +162,8 @@ pub struct SegmentReading {
     pub pass_through: Option<serde_json::Value>,
     /// The btId the provider echoed, if it does.
     pub echoed_bt_id: Option<String>,
+    /// Paths of descriptive fields that had an unexpected type and were left out.
+    pub unread_fields: Vec<String>,
 }
 
 /// The end of a provider task.
@@ -169,6 +173,8 @@ pub struct EndReading {
     pub end: StreamEndEvent,
     pub pass_through: Option<serde_json::Value>,
     pub echoed_bt_id: Option<String>,
+    /// Paths of descriptive fields that had an unexpected type and were left out.
+    pub unread_fields: Vec<String>,
 }
 
 /// Why a callback body was not read.

@@ -1,4 +1,16 @@
-//! A moderation task as streamguard keeps it: one per `btId`, the current one.
+//! A moderation task and its state machine (`docs/lifecycle.md` draws it):
+//!
+//! - STARTING: claimed for the btId, the provider being called; holds the
+//!   btId for its lease, after which the next start takes it over.
+//! - ACTIVE: the provider accepted it (or already ran the stream).
+//! - CLOSED: the provider acknowledged its stop; frees the btId; the end is
+//!   awaited (ENDED with `END_NOT_RECEIVED` if none comes in time).
+//! - ENDED: the stream ended (or, with no end asked for, the stop was
+//!   acknowledged). FAILED: the provider refused the start.
+//!
+//! CLOSED, ENDED and FAILED free the btId: the next start submits a new
+//! task. Every transition is a conditional write on the task's own record,
+//! and a status never moves backwards.
 
 use super::provider::ProviderId;
 use serde::Serialize;
@@ -10,43 +22,85 @@ use time::OffsetDateTime;
 pub enum TaskStatus {
     /// Written before the provider is called; holds the btId against a second submission.
     Starting,
-    /// The provider accepted it (or already had the stream): `requestId` is known.
+    /// The provider accepted it (or already had the stream): its task id is known.
     Active,
-    /// Close was accepted by the provider; the stream-end callback is awaited.
-    Closing,
-    /// The stream-end callback arrived.
+    /// The provider acknowledged the stop; the stream's end is awaited.
+    Closed,
+    /// The stream ended.
     Ended,
     /// The provider refused the start; nothing runs.
     Failed,
 }
 
 impl TaskStatus {
+    pub const ALL: [TaskStatus; 5] = [
+        TaskStatus::Starting,
+        TaskStatus::Active,
+        TaskStatus::Closed,
+        TaskStatus::Ended,
+        TaskStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskStatus::Starting => "STARTING",
             TaskStatus::Active => "ACTIVE",
-            TaskStatus::Closing => "CLOSING",
+            TaskStatus::Closed => "CLOSED",
             TaskStatus::Ended => "ENDED",
             TaskStatus::Failed => "FAILED",
         }
     }
 
+    /// A stored status; `CLOSING`, as tasks stored before the state machine say, is CLOSED.
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            TaskStatus::Starting,
-            TaskStatus::Active,
-            TaskStatus::Closing,
-            TaskStatus::Ended,
-            TaskStatus::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == value)
+        if value == "CLOSING" {
+            return Some(TaskStatus::Closed);
+        }
+        Self::ALL.into_iter().find(|status| status.as_str() == value)
     }
 
-    /// Whether a new start for the btId begins a new task.
-    pub fn is_over(self) -> bool {
-        matches!(self, TaskStatus::Ended | TaskStatus::Failed)
+    /// Whether the task holds its btId: a start returns it instead of submitting.
+    pub fn holds_bt_id(self) -> bool {
+        matches!(self, TaskStatus::Starting | TaskStatus::Active)
     }
+
+    /// Whether the task is still open: something may yet happen to it (the
+    /// watchdog looks at it).
+    pub fn is_open(self) -> bool {
+        matches!(self, TaskStatus::Starting | TaskStatus::Active | TaskStatus::Closed)
+    }
+
+    /// Its place in the machine: a status only ever moves to a higher rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            TaskStatus::Starting => 0,
+            TaskStatus::Active => 1,
+            TaskStatus::Closed => 2,
+            TaskStatus::Ended | TaskStatus::Failed => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a task was closed.
+pub mod close_reason {
+    /// The backend asked (`POST …/close`).
+    pub const REQUESTED: &str = "REQUESTED";
+    /// Open longer than the deployment allows (`MAX_STREAM_SECS`).
+    pub const MAX_DURATION: &str = "MAX_DURATION";
+}
+
+/// Why a task ended, beyond the provider's own reasons.
+pub mod end_reason {
+    /// Closed, acknowledged, and no end came within the grace period.
+    pub const END_NOT_RECEIVED: &str = "END_NOT_RECEIVED";
+    /// Closed, acknowledged, and no end was asked for (`returnFinishInfo` 0).
+    pub const CLOSED: &str = "CLOSED";
 }
 
 /// The stored task.
@@ -58,10 +112,17 @@ pub struct Task {
     pub task_id: String,
     pub provider: ProviderId,
     pub status: TaskStatus,
-    /// The provider's id of the task (or of the running task it adopted).
+    /// The provider's id of the task (or of the running task it adopted): its current one.
     pub request_id: Option<String>,
-    /// `request_id` came from a duplicate answer (1001) rather than a fresh start.
+    /// Every provider task id submitted or adopted for it; a callback from any
+    /// other, or from an earlier one, is a stray.
+    pub provider_task_ids: Vec<String>,
+    /// `request_id` came from a duplicate answer rather than a fresh start.
     pub adopted_duplicate: bool,
+    /// The provider calls back for every segment (`returnAllText` 1), so silence means trouble.
+    pub reports_every_segment: bool,
+    /// The provider sends a stream-end callback (`returnFinishInfo` 1).
+    pub reports_stream_end: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -72,13 +133,23 @@ pub struct Task {
     pub start_attempts: u32,
     #[serde(with = "time::serde::rfc3339::option")]
     pub active_at: Option<OffsetDateTime>,
+    /// When a close was first asked for (by the backend or the watchdog).
     #[serde(with = "time::serde::rfc3339::option")]
-    pub closing_at: Option<OffsetDateTime>,
+    pub close_requested_at: Option<OffsetDateTime>,
+    /// `REQUESTED` or `MAX_DURATION`.
+    pub close_reason: Option<String>,
+    /// Stops attempted; the watchdog retries a close that failed.
+    pub close_attempts: u32,
+    /// Why the last stop failed.
+    pub close_error: Option<String>,
+    /// When the provider acknowledged the stop.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
     /// The provider's stream-end code, when it sent one.
     pub end_code: Option<i64>,
-    /// `FINISHED` or the end code's name.
+    /// `FINISHED`, the end code's name, `END_NOT_RECEIVED` or `CLOSED`.
     pub end_reason: Option<String>,
     pub stream_time: Option<i64>,
     /// Why the start failed (FAILED only).
@@ -87,6 +158,9 @@ pub struct Task {
     pub segments_seen: u64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub progress_at: Option<OffsetDateTime>,
+    /// When the watchdog last said the stream was silent.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub stale_notified_at: Option<OffsetDateTime>,
 }
 
 impl Task {
@@ -98,13 +172,20 @@ impl Task {
             provider,
             status: TaskStatus::Starting,
             request_id: None,
+            provider_task_ids: Vec::new(),
             adopted_duplicate: false,
+            reports_every_segment: false,
+            reports_stream_end: true,
             created_at: now,
             updated_at: now,
             starting_expires_at: Some(expires_at),
             start_attempts: 1,
             active_at: None,
-            closing_at: None,
+            close_requested_at: None,
+            close_reason: None,
+            close_attempts: 0,
+            close_error: None,
+            closed_at: None,
             ended_at: None,
             end_code: None,
             end_reason: None,
@@ -112,19 +193,25 @@ impl Task {
             failure: None,
             segments_seen: 0,
             progress_at: None,
+            stale_notified_at: None,
         }
     }
 
-    /// The prefix of this task's segment event ids (see [`super::events`]), for counting them.
-    pub fn segment_event_prefix(&self) -> Option<String> {
-        self.request_id
-            .as_deref()
-            .map(|request_id| super::events::segment_prefix(self.provider, request_id))
-    }
-
-    /// STARTING and its in-progress expiry has passed: the attempt failed or died.
+    /// STARTING and its lease has passed: the attempt failed or died.
     pub fn is_stale_start(&self, now: OffsetDateTime) -> bool {
         self.status == TaskStatus::Starting && self.starting_expires_at.is_none_or(|expiry| expiry <= now)
+    }
+
+    /// The last sign of life: progress recorded, or else activation, or else creation.
+    pub fn last_activity(&self) -> OffsetDateTime {
+        self.progress_at.or(self.active_at).unwrap_or(self.created_at)
+    }
+
+    /// Whether a callback from `provider_task_id` comes from a task other than
+    /// this task's current one. While STARTING the current one is not known
+    /// yet, and nothing is a stray.
+    pub fn is_stray(&self, provider_task_id: &str) -> bool {
+        self.status != TaskStatus::Starting && self.request_id.as_deref() != Some(provider_task_id)
     }
 }
 
@@ -136,13 +223,47 @@ pub struct StreamEnd {
     pub stream_time: Option<i64>,
 }
 
+/// A provider task that called back on a task's URL without being its
+/// current one: to be stopped, once, by the watchdog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stray {
+    pub bt_id: String,
+    /// The streamguard task whose callback URL it used.
+    pub task_id: String,
+    pub provider: ProviderId,
+    pub provider_task_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub stopped_at: Option<OffsetDateTime>,
+    /// Stops attempted.
+    pub stop_attempts: u32,
+}
+
+/// Something open: a task not yet ENDED or FAILED, or a stray not yet stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Open {
+    Task(Box<Task>),
+    Stray(Stray),
+}
+
+/// One page of a listing; `cursor` is absent on the last page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
 /// A published queue event, as remembered for deduplication and counting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Published {
     pub bt_id: String,
     pub event_id: String,
     pub request_id: String,
-    /// `segment` or `streamEnd`.
+    /// The event's `kind`.
     pub kind: &'static str,
     pub risk_level: Option<String>,
     pub at: OffsetDateTime,
@@ -155,26 +276,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statuses_round_trip_their_wire_names() {
-        for status in [
-            TaskStatus::Starting,
-            TaskStatus::Active,
-            TaskStatus::Closing,
-            TaskStatus::Ended,
-            TaskStatus::Failed,
-        ] {
+    fn statuses_round_trip_their_wire_names_and_only_move_forward() {
+        for status in TaskStatus::ALL {
             assert_eq!(TaskStatus::parse(status.as_str()), Some(status));
         }
+        assert_eq!(
+            TaskStatus::parse("CLOSING"),
+            Some(TaskStatus::Closed),
+            "as stored before"
+        );
         assert_eq!(TaskStatus::parse("ACTIVE "), None);
-        assert!(TaskStatus::Ended.is_over() && TaskStatus::Failed.is_over() && !TaskStatus::Closing.is_over());
+        let holding: Vec<_> = TaskStatus::ALL
+            .into_iter()
+            .filter(|status| status.holds_bt_id())
+            .collect();
+        assert_eq!(holding, [TaskStatus::Starting, TaskStatus::Active]);
+        assert!(TaskStatus::Closed.is_open() && !TaskStatus::Ended.is_open() && !TaskStatus::Failed.is_open());
+        assert!(TaskStatus::Starting.rank() < TaskStatus::Active.rank());
+        assert!(TaskStatus::Active.rank() < TaskStatus::Closed.rank());
+        assert!(TaskStatus::Closed.rank() < TaskStatus::Ended.rank());
     }
 
     #[test]
-    fn a_start_goes_stale_at_its_expiry() {
+    fn a_start_goes_stale_at_its_expiry_and_nothing_is_stray_while_starting() {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-        let task = Task::starting("b", ProviderId::declare("test"), now, now + time::Duration::seconds(30));
+        let mut task = Task::starting("b", ProviderId::declare("test"), now, now + time::Duration::seconds(30));
         assert!(!task.is_stale_start(now));
         assert!(task.is_stale_start(now + time::Duration::seconds(30)));
         assert_eq!(task.task_id.len(), 32);
+        assert!(!task.is_stray("p1"), "the current provider task is not known yet");
+        task.status = TaskStatus::Active;
+        task.request_id = Some("p2".into());
+        assert!(task.is_stray("p1") && !task.is_stray("p2"));
+        assert_eq!(task.last_activity(), now);
     }
 }

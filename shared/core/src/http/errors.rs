@@ -18,7 +18,7 @@ pub fn status(error: &Error) -> u16 {
         Error::ProviderTimeout { .. } => 504,
         Error::ProviderUnavailable { .. } => 502,
         Error::NotFound(_) => 404,
-        Error::Conflict(_) => 409,
+        Error::Conflict(_) | Error::StreamHeld { .. } | Error::ProviderMismatch { .. } => 409,
         Error::Unauthorized => 401,
         Error::TooLarge { .. } => 413,
         Error::Storage(_) | Error::Queue(_) => 503,
@@ -35,6 +35,8 @@ pub fn code(error: &Error) -> &'static str {
         Error::ProviderUnavailable { .. } => "PROVIDER_UNAVAILABLE",
         Error::NotFound(_) => "NOT_FOUND",
         Error::Conflict(_) => "CONFLICT",
+        Error::StreamHeld { .. } => "STREAM_HELD",
+        Error::ProviderMismatch { .. } => "PROVIDER_MISMATCH",
         Error::Unauthorized => "UNAUTHORIZED",
         Error::TooLarge { .. } => "PAYLOAD_TOO_LARGE",
         Error::MalformedCallback(_) => "MALFORMED_CALLBACK",
@@ -65,6 +67,8 @@ pub fn body(error: &Error) -> serde_json::Value {
         Error::ProviderTimeout { provider } | Error::ProviderUnavailable { provider, .. } => {
             body["provider"] = provider.as_str().into();
         }
+        Error::StreamHeld { holder } => body["btId"] = holder.as_str().into(),
+        Error::ProviderMismatch { running, .. } => body["provider"] = running.as_str().into(),
         _ => {}
     }
     serde_json::json!({ "error": body })
@@ -129,7 +133,9 @@ mod tests {
 
     #[test]
     fn storage_details_stay_out_of_the_body() {
-        let error = Error::Storage(StoreError("table streamguard in us-east-1: throttled".into()));
+        let error = Error::Storage(StoreError::Unavailable(
+            "table streamguard in us-east-1: throttled".into(),
+        ));
         assert_eq!(status(&error), 503);
         assert!(!body(&error).to_string().contains("us-east-1"));
     }

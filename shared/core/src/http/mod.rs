@@ -150,7 +150,7 @@ fn encode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-/// The `start` function: `POST /streams`, `GET /streams/{btId}`.
+/// The `start` function: `POST /streams`, `GET /streams`, `GET /streams/{btId}`.
 pub async fn start_function<S: TaskStore, C: Clock>(
     service: &Starter<S, C>,
     request: Request,
@@ -161,6 +161,14 @@ pub async fn start_function<S: TaskStore, C: Clock>(
     };
     let result = match matched.route.endpoint {
         Endpoint::GetStream => service.view(matched.param("btId")).await.map(|view| json(200, &view)),
+        Endpoint::ListStreams => service
+            .list(
+                query_param(&request, "status").as_deref(),
+                query_param(&request, "limit").as_deref(),
+                query_param(&request, "cursor").as_deref(),
+            )
+            .await
+            .map(|page| json(200, &page)),
         _ => {
             let began = std::time::Instant::now();
             let result = start(service, &request).await;
@@ -271,8 +279,16 @@ pub async fn callback_function<S: TaskStore, Q: EventQueue, C: Clock>(
     }
     .await;
     match &result {
-        Err(Error::Unauthorized) => metrics::count("callback", "ForgedCallbacks", &[]),
         Err(error) if errors::status(error) >= 500 => metrics::count("callback", "CallbackErrors", &[]),
+        Err(error) => {
+            // Every refusal is counted (and alarmed): a refused callback is
+            // one the provider may give up on.
+            if matches!(error, Error::Unauthorized) {
+                metrics::count("callback", "ForgedCallbacks", &[]);
+            }
+            let status = errors::status(error).to_string();
+            metrics::count("callback", "CallbackRejected", &[("Status", status.as_str())]);
+        }
         _ => {}
     }
     Ok(finish(matched.route, result))

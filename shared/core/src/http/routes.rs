@@ -9,6 +9,7 @@ use crate::functions::Function;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     StartStream,
+    ListStreams,
     GetStream,
     CloseStream,
     CloseRequest,
@@ -35,6 +36,13 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::StartStream,
         function: Function::Start,
         name: "start",
+    },
+    Route {
+        method: "GET",
+        path: "/streams",
+        endpoint: Endpoint::ListStreams,
+        function: Function::Start,
+        name: "listStreams",
     },
     Route {
         method: "GET",
@@ -164,6 +172,7 @@ mod tests {
     fn paths_are_matched_and_parameters_decoded() {
         assert_eq!(matched("POST", "/streams"), (Endpoint::StartStream, vec![]));
         assert_eq!(matched("POST", "/streams/"), (Endpoint::StartStream, vec![]));
+        assert_eq!(matched("GET", "/streams"), (Endpoint::ListStreams, vec![]));
         assert_eq!(
             matched("GET", "/streams/room%201"),
             (Endpoint::GetStream, vec![("btId", "room 1".to_owned())])
@@ -182,8 +191,10 @@ mod tests {
     #[test]
     fn a_known_path_with_another_method_names_the_allowed_ones() {
         assert_eq!(
-            resolve("GET", "/streams"),
-            Resolution::MethodNotAllowed { allow: vec!["POST"] }
+            resolve("PUT", "/streams"),
+            Resolution::MethodNotAllowed {
+                allow: vec!["POST", "GET"]
+            }
         );
         assert_eq!(
             resolve("DELETE", "/streams/x"),

@@ -4,6 +4,7 @@
 //! callbacks read into neutral readings. Its wire types are
 //! `streamguard_wire::deepcleer`.
 
+use super::tolerant::{self, Rules};
 use super::transport::Transport;
 use super::{Built, Registration};
 use crate::config::variables::*;
@@ -362,12 +363,28 @@ impl Provider for DeepCleerCallbacks {
     }
 }
 
+/// What a DeepCleer callback must carry: its segment id; the disposition is
+/// kept as given when of another type.
+const RULES: Rules = Rules {
+    identity: &["requestId"],
+    disposition: "riskLevel",
+};
+
 impl CallbackReader for DeepCleerCallbacks {
     fn read(&self, body: &[u8], _: OffsetDateTime) -> Result<Reading, ReadError> {
-        let callback: Callback =
-            serde_json::from_slice(body).map_err(|error| ReadError::Malformed(error.to_string()))?;
+        let (callback, unread) = match serde_json::from_slice::<Callback>(body) {
+            Ok(callback) => (callback, Vec::new()),
+            Err(_) => {
+                let json: serde_json::Value =
+                    serde_json::from_slice(body).map_err(|error| ReadError::Malformed(format!("not JSON: {error}")))?;
+                tolerant::read::<Callback>(json, &RULES).map_err(ReadError::Malformed)?
+            }
+        };
+        if callback.request_id.trim().is_empty() {
+            return Err(ReadError::Malformed("requestId is empty".into()));
+        }
         Ok(match callback.kind() {
-            CallbackKind::Segment(detail) => Reading::Segment(Box::new(segment(&callback, detail))),
+            CallbackKind::Segment(detail) => Reading::Segment(Box::new(segment(&callback, detail, unread))),
             CallbackKind::StreamEnd(info) => {
                 let code = info.and_then(|info| info.error_code);
                 Reading::StreamEnd(EndReading {
@@ -379,6 +396,7 @@ impl CallbackReader for DeepCleerCallbacks {
                     },
                     pass_through: callback.pass_through().cloned(),
                     echoed_bt_id: callback.bt_id.clone(),
+                    unread_fields: unread,
                 })
             }
             CallbackKind::Failed(code) => Reading::NoResult {
@@ -393,7 +411,7 @@ impl CallbackReader for DeepCleerCallbacks {
 }
 
 /// A segment callback as a neutral reading.
-fn segment(callback: &Callback, detail: &AudioDetail) -> SegmentReading {
+fn segment(callback: &Callback, detail: &AudioDetail, unread_fields: Vec<String>) -> SegmentReading {
     let id = callback.segment_id();
     let aux = detail.aux_info.as_ref();
     SegmentReading {
@@ -402,6 +420,7 @@ fn segment(callback: &Callback, detail: &AudioDetail) -> SegmentReading {
             segment_id: id.full.to_owned(),
             segment_index: id.index,
             risk_level: detail.risk_level.clone(),
+            risk_level_recognised: detail.risk_level.is_known(),
             risk_label1: detail.risk_label1.clone(),
             risk_label2: detail.risk_label2.clone(),
             risk_label3: detail.risk_label3.clone(),
@@ -419,6 +438,7 @@ fn segment(callback: &Callback, detail: &AudioDetail) -> SegmentReading {
         },
         pass_through: callback.pass_through().cloned(),
         echoed_bt_id: callback.bt_id.clone(),
+        unread_fields,
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`PROVIDERS`]. `docs/providers.md` lists what a new provider touches.
 
 pub mod deepcleer;
+pub mod tolerant;
 pub mod transport;
 pub mod zego;
 

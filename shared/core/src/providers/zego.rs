@@ -7,6 +7,7 @@
 //! recognise a resubmission, so the domain never resubmits a Zego start
 //! that got no answer.
 
+use super::tolerant::{self, Rules};
 use super::transport::Transport;
 use super::{Built, Registration};
 use crate::config::variables::*;
@@ -504,17 +505,62 @@ impl Provider for ZegoCallbacks {
     }
 }
 
+/// What a Zego result must carry: its segment id; the disposition is kept
+/// as given when of another type. Its signature fields, when unreadable, are
+/// taken out, and the signature check then refuses the callback.
+const RESULT_RULES: Rules = Rules {
+    identity: &["ResultTaskId"],
+    disposition: "RiskLevel",
+};
+
+/// What a Zego status must carry: its task id.
+const STATUS_RULES: Rules = Rules {
+    identity: &["TaskId"],
+    disposition: "",
+};
+
+/// A Zego callback, tolerantly when its typed parse fails (`super::tolerant`).
+fn parse(body: &[u8]) -> Result<(ZegoCallback, Vec<String>), ReadError> {
+    let malformed = |problems: streamguard_wire::Problems| ReadError::Malformed(problems.to_string());
+    let text = streamguard_wire::zego::callback_json(body).map_err(malformed)?;
+    if let Ok(callback) = serde_json::from_str::<ZegoCallback>(&text) {
+        return Ok((callback, Vec::new()));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| ReadError::Malformed(format!("not JSON: {error}")))?;
+    let event = json
+        .get("Event")
+        .and_then(|event| event.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    match event.as_str() {
+        "censor_audio_v2_result" => {
+            let (result, unread) = tolerant::read(json, &RESULT_RULES).map_err(ReadError::Malformed)?;
+            Ok((ZegoCallback::Result(Box::new(result)), unread))
+        }
+        "censor_audio_v2_status" => {
+            let (status, unread) = tolerant::read(json, &STATUS_RULES).map_err(ReadError::Malformed)?;
+            Ok((ZegoCallback::Status(Box::new(status)), unread))
+        }
+        other => Err(ReadError::Malformed(format!(
+            "Event {other:?} is not a Zego callback this reads"
+        ))),
+    }
+}
+
 impl CallbackReader for ZegoCallbacks {
     fn read(&self, body: &[u8], now: OffsetDateTime) -> Result<Reading, ReadError> {
-        let callback = streamguard_wire::zego::parse_callback(body)
-            .map_err(|problems| ReadError::Malformed(problems.to_string()))?;
+        let (callback, unread) = parse(body)?;
         callback
             .auth()
             .verify(self.secret.expose(), now.unix_timestamp())
             .map_err(|error| ReadError::Unauthenticated(error.to_string()))?;
         Ok(match &callback {
+            ZegoCallback::Result(result) if result.result_task_id.trim().is_empty() => {
+                return Err(ReadError::Malformed("ResultTaskId is empty".into()));
+            }
             ZegoCallback::Result(result) => match &result.detail {
-                Some(detail) => Reading::Segment(Box::new(segment(result, detail))),
+                Some(detail) => Reading::Segment(Box::new(segment(result, detail, unread))),
                 None => Reading::NoResult {
                     detail: format!(
                         "Zego result {} without a Detail (code {:?})",
@@ -522,7 +568,7 @@ impl CallbackReader for ZegoCallbacks {
                     ),
                 },
             },
-            ZegoCallback::Status(status) if status.is_finished() => Reading::StreamEnd(end(status)),
+            ZegoCallback::Status(status) if status.is_finished() => Reading::StreamEnd(end(status, unread)),
             ZegoCallback::Status(status) => Reading::NoResult {
                 detail: format!("Zego task {} status {:?}", status.task_id, status.status),
             },
@@ -531,7 +577,7 @@ impl CallbackReader for ZegoCallbacks {
 }
 
 /// A result callback as a neutral reading.
-fn segment(callback: &ZegoResultCallback, detail: &ZegoResultDetail) -> SegmentReading {
+fn segment(callback: &ZegoResultCallback, detail: &ZegoResultDetail, unread_fields: Vec<String>) -> SegmentReading {
     let id = SegmentId::parse(&callback.result_task_id);
     let aux = callback.aux_info.as_ref();
     let labelled = [&detail.risk_label1, &detail.risk_label2, &detail.risk_label3]
@@ -552,6 +598,7 @@ fn segment(callback: &ZegoResultCallback, detail: &ZegoResultDetail) -> SegmentR
             segment_id: id.full.to_owned(),
             segment_index: id.index,
             risk_level: detail.risk_level.clone(),
+            risk_level_recognised: detail.risk_level.is_known(),
             risk_label1: detail.risk_label1.clone(),
             risk_label2: detail.risk_label2.clone(),
             risk_label3: detail.risk_label3.clone(),
@@ -569,12 +616,13 @@ fn segment(callback: &ZegoResultCallback, detail: &ZegoResultDetail) -> SegmentR
         },
         pass_through: None,
         echoed_bt_id: None,
+        unread_fields,
     }
 }
 
 /// A "finished" status as a neutral end; a non-zero `Code` is kept as the
 /// end code (named when it is one of the engine's 3001–3005).
-fn end(status: &ZegoStatusCallback) -> EndReading {
+fn end(status: &ZegoStatusCallback, unread_fields: Vec<String>) -> EndReading {
     let code = status.code.filter(|code| *code != 0);
     EndReading {
         provider_task_id: status.task_id.clone(),
@@ -585,6 +633,7 @@ fn end(status: &ZegoStatusCallback) -> EndReading {
         },
         pass_through: None,
         echoed_bt_id: None,
+        unread_fields,
     }
 }
 

@@ -16,7 +16,7 @@ async fn close_by_btid_retries_a_timeout_and_marks_the_task_closing() {
         world.transport.fail(timeout());
         world.transport.answer(kind.stopped());
         let outcome = world.closer.close_stream("room-1").await.unwrap();
-        assert_eq!(outcome.task.unwrap().task.status, TaskStatus::Closing);
+        assert_eq!(outcome.task.unwrap().task.status, TaskStatus::Closed);
         assert_eq!(outcome.request_id.as_deref(), Some("rid-1"));
         let stops = world.sent_stops();
         assert_eq!(stops.len(), 2, "{kind:?}: a timeout is retried");
@@ -87,7 +87,7 @@ async fn closing_an_ended_task_calls_nobody_and_an_unknown_btid_is_404() {
     for kind in BOTH {
         let world = World::new(kind).await;
         world.active("room-1", "rid-1").await;
-        world.store.tasks.lock().unwrap().get_mut("room-1").unwrap().status = TaskStatus::Ended;
+        world.store.tasks.lock().unwrap().current_mut("room-1").unwrap().status = TaskStatus::Ended;
         let noop = world.closer.close_stream("room-1").await.unwrap();
         assert!(!noop.provider_called);
         assert!(world.sent_stops().is_empty());

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use streamguard_core::config::{self, Env, VARIABLES, variables};
-use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy};
+use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
 use streamguard_core::functions::Function;
 use streamguard_core::init::Secrets;
 use streamguard_core::memory::ScriptedTransport;
@@ -30,9 +30,11 @@ async fn names_read() -> BTreeSet<String> {
         });
         let transport = Arc::new(ScriptedTransport::default());
         providers::starts(&env, &secrets, transport.clone()).await.unwrap();
-        providers::stops(&env, &secrets, transport, Function::Close)
-            .await
-            .unwrap();
+        for function in [Function::Close, Function::Watchdog] {
+            providers::stops(&env, &secrets, transport.clone(), function)
+                .await
+                .unwrap();
+        }
         providers::readers(&env, &secrets).await.unwrap();
         let _ = config::table_name(&env);
         let _ = config::queue_url(&env);
@@ -41,6 +43,7 @@ async fn names_read() -> BTreeSet<String> {
         let _ = StartPolicy::from_env(&env);
         let _ = ClosePolicy::from_env(&env);
         let _ = CallbackPolicy::from_env(&env);
+        let _ = WatchdogPolicy::from_env(&env);
     }
     let mut read = read.lock().unwrap().clone();
     // Read by telemetry::init from the process environment.

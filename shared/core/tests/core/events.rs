@@ -32,6 +32,7 @@ fn known(bt_id: &str) -> TaskContext {
     TaskContext {
         bt_id: Some(bt_id.into()),
         task_known: true,
+        stray: false,
     }
 }
 

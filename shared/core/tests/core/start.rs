@@ -177,7 +177,7 @@ async fn a_start_that_died_holds_the_btid_only_until_its_lease_ends() {
         // An attempt wrote STARTING and died before calling the provider.
         let now = world.now();
         let dead = Task::starting("room-1", kind.id(), now, now + Duration::from_secs(30));
-        world.store.tasks.lock().unwrap().insert("room-1".into(), dead.clone());
+        world.store.tasks.lock().unwrap().put(dead.clone());
         let during = world.start(&kind.body("room-1")).await.unwrap();
         assert_eq!(
             during.task.status,
@@ -236,7 +236,7 @@ async fn a_new_start_after_the_end_begins_a_new_task() {
     for kind in BOTH {
         let world = World::new(kind).await;
         let first = world.active("room-1", "rid-1").await;
-        world.store.tasks.lock().unwrap().get_mut("room-1").unwrap().status = TaskStatus::Ended;
+        world.store.tasks.lock().unwrap().current_mut("room-1").unwrap().status = TaskStatus::Ended;
         world.transport.answer(kind.accepted("rid-2"));
         let second = world.start(&kind.body("room-1")).await.unwrap();
         assert!(second.created);

@@ -142,7 +142,7 @@ impl World {
     }
 
     pub fn stored(&self, bt_id: &str) -> Task {
-        self.store.tasks.lock().unwrap()[bt_id].clone()
+        self.store.current(bt_id).expect("a task for the btId")
     }
 
     pub fn now(&self) -> OffsetDateTime {
