@@ -2,6 +2,7 @@
 //! overloaded service answers) and bring them back.
 //! Operations are named by `X-Amz-Target` prefix: `DynamoDB_` (all of
 //! DynamoDB), `DynamoDB_20120810.PutItem` (one operation), `AmazonSQS`.
+//! It also counts the operations that go through, as the IAM actions they need.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -58,6 +59,27 @@ impl Chaos {
     }
 }
 
+/// The IAM actions an operation needs. A DynamoDB transaction is no action
+/// of its own: IAM authorises each write in it (PutItem, DeleteItem, …).
+fn iam_actions(service: &str, operation: &str, body: &[u8]) -> Vec<String> {
+    if service == "dynamodb" && operation == "TransactWriteItems" {
+        let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let mut actions: Vec<String> = request["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object()?.keys().next().cloned())
+            .map(|kind| match kind.as_str() {
+                "ConditionCheck" => "dynamodb:ConditionCheckItem".to_owned(),
+                write => format!("dynamodb:{write}Item"),
+            })
+            .collect();
+        actions.dedup();
+        return actions;
+    }
+    vec![format!("{service}:{operation}")]
+}
+
 async fn proxy(State(chaos): State<Arc<Chaos>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body: Bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
@@ -73,12 +95,10 @@ async fn proxy(State(chaos): State<Arc<Chaos>>, request: Request) -> Response {
             dynamodb if dynamodb.starts_with("DynamoDB_") => "dynamodb",
             other => other,
         };
-        *chaos
-            .seen
-            .lock()
-            .unwrap()
-            .entry(format!("{service}:{operation}"))
-            .or_default() += 1;
+        let mut seen = chaos.seen.lock().unwrap();
+        for action in iam_actions(service, operation, &body) {
+            *seen.entry(action).or_default() += 1;
+        }
     }
     let refused = chaos
         .down

@@ -17,9 +17,12 @@ use simulator::{Config as SimConfig, ControlClient, Simulator};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use streamguard_core::app::WatchdogService;
 use streamguard_core::config::Env;
 use streamguard_core::domain::CallbackKey;
 use streamguard_core::domain::ProviderId;
+use streamguard_core::domain::watchdog::Report;
+use streamguard_core::memory::ManualClock;
 use streamguard_core::providers::deepcleer;
 use streamguard_wire::event::QueueEvent;
 
@@ -106,8 +109,11 @@ pub struct Stack {
     pub queue_url: String,
     /// The fault proxy in front of the callback function's AWS calls.
     pub chaos: Arc<chaos::Chaos>,
-    /// The proxies in front of each function's AWS calls (start, close, callback).
-    pub proxies: [Arc<chaos::Chaos>; 3],
+    /// The proxies in front of each function's AWS calls (start, close, callback, watchdog).
+    pub proxies: [Arc<chaos::Chaos>; 4],
+    /// The watchdog, on a clock the test moves ([`Stack::watchdog_after`]).
+    pub watchdog: WatchdogService<ManualClock>,
+    watchdog_clock: ManualClock,
     pub key: CallbackKey,
     server: tokio::task::JoinHandle<()>,
 }
@@ -135,11 +141,13 @@ pub async fn stack_with(options: Options) -> Stack {
         chaos::Chaos::start(&moto).await,
         chaos::Chaos::start(&moto).await,
         chaos::Chaos::start(&moto).await,
+        chaos::Chaos::start(&moto).await,
     ];
-    let [start_sdk, close_sdk, callback_sdk] = [
+    let [start_sdk, close_sdk, callback_sdk, watchdog_sdk] = [
         sdk_config(&proxies[0].url).await,
         sdk_config(&proxies[1].url).await,
         sdk_config(&proxies[2].url).await,
+        sdk_config(&proxies[3].url).await,
     ];
 
     let mut sim_config = SimConfig::for_tests(ACCESS_KEY);
@@ -181,6 +189,10 @@ pub async fn stack_with(options: Options) -> Stack {
             .await
             .unwrap(),
     };
+    let watchdog_clock = ManualClock::at(time::OffsetDateTime::now_utc());
+    let watchdog = streamguard_core::app::watchdog_service(&env, &watchdog_sdk, watchdog_clock.clone())
+        .await
+        .unwrap();
     let router = devserver::in_process(Arc::new(functions));
     let server = tokio::spawn(async move {
         let _ = devserver::serve(listener, router).await;
@@ -195,6 +207,8 @@ pub async fn stack_with(options: Options) -> Stack {
         queue_url: provisioned.queue_url,
         chaos: proxies[2].clone(),
         proxies,
+        watchdog,
+        watchdog_clock,
         key: CallbackKey::new(CALLBACK_KEY.as_bytes(), streamguard_core::providers::REGISTERED).unwrap(),
         server,
     }
@@ -228,6 +242,22 @@ impl Stack {
 
     pub async fn get(&self, bt_id: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, &format!("/streams/{bt_id}"), None)
+            .await
+    }
+
+    /// One watchdog run as if `after` had passed since now (the other
+    /// functions run on the real clock; the watchdog's is moved instead of
+    /// waiting).
+    pub async fn watchdog_after(&self, after: Duration) -> Report {
+        self.watchdog_clock.set(time::OffsetDateTime::now_utc() + after);
+        streamguard_core::scheduled::watchdog_function(&self.watchdog)
+            .await
+            .expect("the watchdog run completes")
+    }
+
+    /// `GET /streams` with a query.
+    pub async fn list(&self, query: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, &format!("/streams?{query}"), None)
             .await
     }
 

@@ -7,7 +7,8 @@ use e2e::{ACCESS_KEY, Options, agora, stack_with};
 use reqwest::Method;
 use serde_json::json;
 use std::collections::BTreeSet;
-use streamguard_core::app::{CALLBACK_ACTIONS, CLOSE_ACTIONS, START_ACTIONS};
+use std::time::Duration;
+use streamguard_core::app::{CALLBACK_ACTIONS, CLOSE_ACTIONS, START_ACTIONS, WATCHDOG_ACTIONS};
 
 fn set(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|action| action.to_string()).collect()
@@ -21,7 +22,10 @@ async fn each_function_calls_exactly_what_its_role_allows() {
     })
     .await;
     stack
-        .scenario(json!({"segments": [{"btId": "room-1", "segment": 2, "riskLevel": "REJECT"}]}))
+        .scenario(json!({
+            "segments": [{"btId": "room-1", "segment": 2, "riskLevel": "REJECT"}],
+            "streams": [{"btId": "room-2", "withholdEnd": true}]
+        }))
         .await;
     let (status, task) = stack.start(&agora("room-1")).await;
     assert_eq!(status, 201);
@@ -38,11 +42,24 @@ async fn each_function_calls_exactly_what_its_role_allows() {
         .send(Method::POST, &format!("/requests/{request_id}/close"), None)
         .await;
     assert_eq!(status, 200);
+    // A second start for room-1 replaces its ended task (a transaction).
+    assert_eq!(stack.start(&agora("room-1")).await.0, 201);
+    // Another btId on room-1's stream: refused, its claim undone.
+    let mut same_stream = agora("room-3");
+    same_stream["data"]["agoraParam"] = agora("room-1")["data"]["agoraParam"].clone();
+    assert_eq!(stack.start(&same_stream).await.0, 409);
+    // room-2's end never comes: the watchdog ends it and publishes that.
+    assert_eq!(stack.start(&agora("room-2")).await.0, 201);
+    assert_eq!(stack.close("room-2").await.0, 200);
+    assert_eq!(stack.list("status=CLOSED").await.0, 200);
+    let report = stack.watchdog_after(Duration::from_secs(3600)).await;
+    assert_eq!(report.ended, 1, "{report:?}");
 
-    let [start, close, callback] = &stack.proxies;
+    let [start, close, callback, watchdog] = &stack.proxies;
     assert_eq!(start.actions(), set(START_ACTIONS), "start");
     assert_eq!(close.actions(), set(CLOSE_ACTIONS), "close");
     assert_eq!(callback.actions(), set(CALLBACK_ACTIONS), "callback");
+    assert_eq!(watchdog.actions(), set(WATCHDOG_ACTIONS), "watchdog");
 }
 
 /// Calls made, as `action×count`, for the report and the assertions.
@@ -60,7 +77,7 @@ async fn aws_calls_per_event_are_few_and_counted() {
         ..Options::default()
     })
     .await;
-    let [start, close, callback] = &stack.proxies;
+    let [start, close, callback, _] = &stack.proxies;
     start.take_counts();
 
     // A silent stream (no scripted REJECT, returnAllText 0): the simulator calls back nothing on its own.

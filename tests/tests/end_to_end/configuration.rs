@@ -49,6 +49,11 @@ async fn each_function_reads_exactly_its_variables() {
             Function::Start => drop(app::start_service(&env, &sdk).await.unwrap()),
             Function::Close => drop(app::close_service(&env, &sdk).await.unwrap()),
             Function::Callback => drop(app::callback_service(&env, &sdk).await.unwrap()),
+            Function::Watchdog => drop(
+                app::watchdog_service(&env, &sdk, streamguard_core::ports::SystemClock)
+                    .await
+                    .unwrap(),
+            ),
         }
         let asked: BTreeSet<String> = asked
             .lock()

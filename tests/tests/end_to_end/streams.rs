@@ -223,7 +223,7 @@ async fn close_then_stream_end_then_close_again() {
     stack.start(&agora("room-1")).await;
     let (status, closed) = stack.close("room-1").await;
     assert_eq!(status, 200, "{closed}");
-    assert!(matches!(closed["task"]["status"].as_str(), Some("CLOSING" | "ENDED")));
+    assert!(matches!(closed["task"]["status"].as_str(), Some("CLOSED" | "ENDED")));
     assert_eq!(closed["providerCalled"], true);
     stack
         .sim_wait("deliveries", "btId=room-1&kind=streamEnd&acknowledged=true", 1)

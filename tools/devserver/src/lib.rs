@@ -1,5 +1,6 @@
 //! The bundle's HTTP API on one local port, as API Gateway serves it in AWS:
-//! the same routes, dispatched to the three functions.
+//! the same routes, dispatched to the three HTTP functions; and the
+//! watchdog on a timer, as EventBridge runs it ([`every`]).
 //!
 //! - In-process ([`in_process`]): the functions' own handlers
 //!   (`streamguard_core::http::*_function`) are called with a `lambda_http`
@@ -17,11 +18,12 @@ use axum::response::{IntoResponse, Response};
 use lambda_http::Body;
 use lambda_http::http::StatusCode;
 use std::sync::Arc;
-use streamguard_core::app::{self, CallbackService, CloseService, StartService};
+use streamguard_core::app::{self, CallbackService, CloseService, StartService, WatchdogService};
 use streamguard_core::config::Env;
 use streamguard_core::functions::Function;
 use streamguard_core::http::routes::{self, Resolution};
 use streamguard_core::init::InitError;
+use streamguard_core::ports::Clock;
 
 /// API Gateway's payload limit; the handlers enforce their own, smaller ones.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -98,6 +100,8 @@ async fn dispatch(State(functions): State<Arc<Functions>>, request: Request) -> 
         Function::Start => streamguard_core::http::start_function(&functions.start, request).await,
         Function::Close => streamguard_core::http::close_function(&functions.close, request).await,
         Function::Callback => streamguard_core::http::callback_function(&functions.callback, request).await,
+        // No route leads to the watchdog; it runs on a schedule.
+        Function::Watchdog => Ok(streamguard_core::http::unrouted(&Resolution::NotFound)),
     };
     into_axum(response)
 }
@@ -150,6 +154,19 @@ async fn forward(State(target): State<Arc<(reqwest::Client, String)>>, request: 
             format!("the Lambda runtime emulator did not answer: {error}"),
         )
             .into_response(),
+    }
+}
+
+/// Runs the watchdog every `period`, as the schedule does in AWS, until the
+/// process ends; a failed run is logged and the next one tries again.
+pub async fn every<C: Clock>(watchdog: WatchdogService<C>, period: std::time::Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Ok(report) = streamguard_core::scheduled::watchdog_function(&watchdog).await {
+            tracing::info!(?report, "watchdog run");
+        }
     }
 }
 

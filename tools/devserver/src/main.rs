@@ -5,9 +5,11 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use streamguard_core::config::Env;
+use streamguard_core::ports::SystemClock;
 
 /// The bundle's HTTP API locally: POST /streams, GET /streams/{btId},
-/// POST /streams/{btId}/close, POST /requests/{requestId}/close, POST /callbacks/{token}.
+/// POST /streams/{btId}/close, POST /requests/{requestId}/close, POST /callbacks/{token},
+/// GET /streams; and the watchdog on a timer.
 #[derive(Debug, Parser)]
 #[command(name = "devserver", version)]
 struct Args {
@@ -21,6 +23,10 @@ struct Args {
     /// local runs) and use them; prints TABLE_NAME= and QUEUE_URL=.
     #[arg(long, value_name = "NAME")]
     provision: Option<String>,
+    /// Run the watchdog this often (seconds), as the schedule does in AWS
+    /// (every 60); 0 runs none (in-process mode only).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    watchdog_every: u64,
 }
 
 #[tokio::main]
@@ -57,6 +63,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 ("CALLBACK_BASE_URL", _) => std::env::var(name).ok().or_else(|| Some(callback_base.clone())),
                 _ => std::env::var(name).ok(),
             });
+            if args.watchdog_every > 0 {
+                let watchdog = streamguard_core::app::watchdog_service(&env, &sdk, SystemClock).await?;
+                tokio::spawn(devserver::every(
+                    watchdog,
+                    std::time::Duration::from_secs(args.watchdog_every),
+                ));
+            }
             devserver::in_process(Arc::new(devserver::Functions::build(&env, &sdk).await?))
         }
     };

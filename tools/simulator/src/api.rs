@@ -179,8 +179,37 @@ fn new_task(request_id: &str, provider: Provider, bt_id: &str, source: String, n
         pull_attempts: 0,
         started_at_ms: now_ms,
         ended_at_ms: None,
+        end_withheld: false,
+        stray_of: None,
         cancel: CancellationToken::new(),
     }
+}
+
+/// Starts a copy of task `of` under a new id: the same stream, the same
+/// callback URL, no duplicate check. What a provider does when a start it
+/// answered is resubmitted, or a task is started twice behind the backend's
+/// back: a stray that keeps calling back. The new task's id, or `None` when
+/// `of` is unknown.
+pub fn start_stray(state: &SharedState, of: &str) -> Option<String> {
+    let (mut spec, original) = {
+        let inner = state.read();
+        (inner.specs.get(of)?.clone(), inner.tasks.get(of)?.clone())
+    };
+    let request_id = new_id();
+    spec.request_id = request_id.clone();
+    let mut task = new_task(
+        &request_id,
+        original.provider,
+        &original.bt_id,
+        original.source,
+        state.clock.now_ms(),
+    );
+    task.stray_of = Some(of.to_owned());
+    let Admission::Created(cancel) = admit(state, task, false) else {
+        return None;
+    };
+    tokio::spawn(stream::run(state.clone(), spec, cancel));
+    Some(request_id)
 }
 
 enum Admission {

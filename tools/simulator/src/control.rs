@@ -181,6 +181,15 @@ pub async fn video_task(State(state): State<SharedState>, Path(request_id): Path
     }
 }
 
+/// `POST /_sim/tasks/{requestId}/stray`: a stray copy of the task (see
+/// [`crate::api::start_stray`]); answers `{"requestId": <the copy's>}`.
+pub async fn start_stray(State(state): State<SharedState>, Path(request_id): Path<String>) -> Response {
+    match crate::api::start_stray(&state, &request_id) {
+        Some(stray) => (StatusCode::CREATED, Json(json!({ "requestId": stray }))).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// Stops every task and forgets everything but the configuration.
 pub async fn reset(State(state): State<SharedState>) -> StatusCode {
     let initial = state.config.scenario.clone();

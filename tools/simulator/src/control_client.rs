@@ -86,6 +86,27 @@ impl ControlClient {
         .await
     }
 
+    /// Starts a stray copy of task `request_id` (`POST /_sim/tasks/{requestId}/stray`);
+    /// the copy's id.
+    pub async fn start_stray(&self, request_id: &str) -> Result<String, ControlError> {
+        let call = format!("POST /_sim/tasks/{request_id}/stray");
+        let response = self
+            .http
+            .post(format!("{}/_sim/tasks/{request_id}/stray", self.base_url))
+            .send()
+            .await
+            .map_err(|source| ControlError::Unreachable {
+                call: call.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        match body["requestId"].as_str() {
+            Some(id) if status == 201 => Ok(id.to_owned()),
+            _ => Err(ControlError::Refused { call, status, body }),
+        }
+    }
+
     /// Sends `body` and expects 204 No Content.
     async fn send(&self, request: reqwest::RequestBuilder, call: &str, body: &Value) -> Result<(), ControlError> {
         let response = request

@@ -75,6 +75,7 @@ pub fn router(state: SharedState) -> Router {
                 .delete(control::clear_faults),
         )
         .route("/_sim/tasks", get(control::tasks))
+        .route("/_sim/tasks/{request_id}/stray", post(control::start_stray))
         .route("/_sim/deliveries", get(control::deliveries))
         .route("/_sim/requests", get(control::requests))
         .route("/_sim/video-tasks", post(control::add_video_task))

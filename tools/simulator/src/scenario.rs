@@ -8,12 +8,17 @@
 //!     { "every": 20, "riskLevel": "REJECT" }
 //!   ],
 //!   "streams": [
-//!     { "btId": "room-2", "durationSecs": 0, "endCode": 3005 }
+//!     { "btId": "room-2", "durationSecs": 0, "endCode": 3005 },
+//!     { "btId": "room-3", "withholdEnd": true },
+//!     { "btId": "room-4", "silent": true }
 //!   ]
 //! }
 //! ```
 //! The first matching rule wins; a segment no rule matches is PASS. A
 //! stream no rule matches runs until it is closed (or its source ends).
+//! `withholdEnd`: the stream end is never delivered (as when every retry
+//! of it failed, or the provider never sent it). `silent`: no segment is
+//! delivered, though the stream runs (audio that stopped coming).
 
 use serde::{Deserialize, Serialize};
 use streamguard_wire::deepcleer::RiskLevel;
@@ -62,6 +67,12 @@ pub struct StreamRule {
     /// `auxInfo.errorCode` of the end (e.g. 3005 for an expired RTC token).
     #[serde(default)]
     pub end_code: Option<i64>,
+    /// The stream end is never delivered.
+    #[serde(default)]
+    pub withhold_end: bool,
+    /// No segment is delivered.
+    #[serde(default)]
+    pub silent: bool,
 }
 
 /// The verdict for one segment.
@@ -133,7 +144,7 @@ mod tests {
                 {"btId": "a", "segment": 3, "riskLevel": "REJECT", "riskLabel1": "politics", "text": "bad"},
                 {"every": 20, "riskLevel": "REVIEW"}
             ],
-            "streams": [{"btId": "b", "durationSecs": 0, "endCode": 3005}]
+            "streams": [{"btId": "b", "durationSecs": 0, "endCode": 3005}, {"btId": "c", "withholdEnd": true, "silent": true}]
         }))
         .unwrap()
     }
@@ -153,5 +164,8 @@ mod tests {
         assert_eq!(scenario.verdict("a", 4).labels[0], "normal");
         assert_eq!(scenario.stream("b").unwrap().end_code, Some(3005));
         assert!(scenario.stream("a").is_none());
+        let quiet = scenario.stream("c").unwrap();
+        assert!(quiet.withhold_end && quiet.silent);
+        assert!(!scenario.stream("b").unwrap().withhold_end);
     }
 }

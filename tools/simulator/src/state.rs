@@ -61,6 +61,10 @@ pub struct Task {
     pub pull_attempts: u32,
     pub started_at_ms: i64,
     pub ended_at_ms: Option<i64>,
+    /// The scenario withheld its stream end.
+    pub end_withheld: bool,
+    /// Started through `POST /_sim/tasks/{requestId}/stray`: a copy of that task.
+    pub stray_of: Option<String>,
     #[serde(skip)]
     pub cancel: CancellationToken,
 }
@@ -128,6 +132,8 @@ pub struct Inner {
     pub qps_window: (i64, u32),
     /// `http://host:port` the simulator is reachable at.
     pub base_url: String,
+    /// What each task runs, to start a stray copy of it.
+    pub specs: HashMap<String, crate::stream::StreamSpec>,
 }
 
 impl Inner {

@@ -78,7 +78,9 @@ impl Options {
 
 /// Runs the task until it is closed or ends by itself.
 pub async fn run(state: SharedState, spec: StreamSpec, cancel: CancellationToken) {
+    state.update(|inner| inner.specs.insert(spec.request_id.clone(), spec.clone()));
     let rule = state.read().scenario.stream(&spec.bt_id).cloned();
+    let silent = rule.as_ref().is_some_and(|rule| rule.silent);
     let scripted_duration = rule
         .as_ref()
         .and_then(|rule| rule.duration_secs)
@@ -127,7 +129,7 @@ pub async fn run(state: SharedState, spec: StreamSpec, cancel: CancellationToken
             _ => verdict.text.clone(),
         };
         previous_text = Some(verdict.text.clone());
-        if verdict.risk_level == RiskLevel::Pass && !spec.options.return_all_text {
+        if silent || (verdict.risk_level == RiskLevel::Pass && !spec.options.return_all_text) {
             continue;
         }
         let start_ms = stream_start_ms + (index as i64 - 1) * 10_000;
@@ -314,14 +316,23 @@ fn provider_of(spec: &StreamSpec) -> Provider {
 /// Marks the task ended and sends the end callback when asked for.
 async fn finish(state: &SharedState, spec: &StreamSpec, code: Option<StreamEndCode>, cause: EndCause, seconds: u64) {
     let ended_at = state.clock.now_ms();
+    let withheld = state
+        .read()
+        .scenario
+        .stream(&spec.bt_id)
+        .is_some_and(|rule| rule.withhold_end);
     state.update(|inner| {
         bump(inner, &spec.request_id, |task| {
             task.status = TaskStatus::Ended;
             task.end_cause = Some(cause);
             task.end_code = code.map(StreamEndCode::code);
             task.ended_at_ms = Some(ended_at);
+            task.end_withheld = withheld;
         });
     });
+    if withheld {
+        return;
+    }
     let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
     let (url, body) = match &spec.dialect {
         Dialect::Deepcleer {
