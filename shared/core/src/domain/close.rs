@@ -3,12 +3,13 @@
 //!
 //! Closing an ACTIVE task records the request first (so that the watchdog
 //! retries a stop that fails), stops the provider task, and then makes the
-//! task CLOSED, which frees the btId. A task that asked for no stream-end
+//! task CLOSED, which frees the btId; a provider that refuses the stop
+//! because it has no such task (it ended already) closes it too. A task that asked for no stream-end
 //! callback goes on to ENDED (`CLOSED`) at once: no end will come.
 
 use super::error::Error;
 use super::policy::ClosePolicy;
-use super::provider::{Media, ProviderTask, Stop};
+use super::provider::{Media, ProviderTask, RefusalClass, Stop};
 use super::task::{StreamEnd, Task, TaskStatus, close_reason, end_reason};
 use super::view::TaskView;
 use crate::ports::{Clock, ProviderError, ProviderStop, Stops, TaskStore};
@@ -164,11 +165,19 @@ impl<S: TaskStore, C: Clock> Closing<'_, S, C> {
             id: request_id,
             media: Media::Audio,
         };
-        if let Err(error) = stop_with_retries(provider, &at_provider, attempts).await {
-            if let Err(store_error) = self.store.close_failed(&task, &error.to_string()).await {
-                tracing::warn!(%store_error, bt_id = %task.bt_id, "the failed close was not recorded");
+        match stop_with_retries(provider, &at_provider, attempts).await {
+            Ok(()) => {}
+            // The provider has no such running task (it ended, or was
+            // stopped before): nothing is left to stop.
+            Err(Error::Refused(refusal)) if refusal.class == RefusalClass::InvalidRequest => {
+                tracing::warn!(%refusal, bt_id = %task.bt_id, "the provider has no such task to stop; closed");
             }
-            return Err(error);
+            Err(error) => {
+                if let Err(store_error) = self.store.close_failed(&task, &error.to_string()).await {
+                    tracing::warn!(%store_error, bt_id = %task.bt_id, "the failed close was not recorded");
+                }
+                return Err(error);
+            }
         }
         self.closed(task).await
     }
