@@ -1,4 +1,4 @@
-//! The three services over in-memory ports, with each real provider module
+//! The four services over in-memory ports, with each real provider module
 //! talking to a scripted transport: the domain's flows run once per
 //! provider, through that provider's real mapping of requests, answers and
 //! callbacks.
@@ -7,9 +7,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use streamguard_core::config::Env;
 use streamguard_core::domain::callback::Outcome;
-use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy};
+use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
 use streamguard_core::domain::start::{CallbackUrls, Started};
-use streamguard_core::domain::{CallbackHandler, CallbackKey, Closer, Error, ProviderId, Starter, Task, TaskRef};
+use streamguard_core::domain::{
+    CallbackHandler, CallbackKey, Closer, Error, ProviderId, Starter, Task, TaskRef, Watchdog,
+};
 use streamguard_core::functions::Function;
 use streamguard_core::init::Secrets;
 use streamguard_core::memory::{ManualClock, MemoryQueue, MemoryStore, ScriptedTransport, Sent};
@@ -42,6 +44,7 @@ pub struct World {
     pub starter: Starter<MemoryStore, ManualClock>,
     pub closer: Closer<MemoryStore, ManualClock>,
     pub callbacks: CallbackHandler<MemoryStore, MemoryQueue, ManualClock>,
+    pub watchdog: Watchdog<MemoryStore, MemoryQueue, ManualClock>,
 }
 
 /// The environment of a deployment with `configured` providers' credentials
@@ -92,6 +95,9 @@ impl World {
             .await
             .unwrap();
         let readers = providers::readers(&env, &secrets).await.unwrap();
+        let watchdog_providers = providers::stops(&env, &secrets, transport.clone(), Function::Watchdog)
+            .await
+            .unwrap();
         World {
             kind,
             starter: Starter {
@@ -115,6 +121,13 @@ impl World {
                 key(),
                 callback_policy,
             ),
+            watchdog: Watchdog {
+                store: store.clone(),
+                queue: queue.clone(),
+                clock: clock.clone(),
+                providers: watchdog_providers,
+                policy: WatchdogPolicy::default(),
+            },
             store,
             queue,
             clock,
