@@ -281,6 +281,12 @@ impl Stack {
         waited.unwrap_or_else(|error| panic!("{error}"))
     }
 
+    /// Starts a stray copy of the provider's task `request_id` (same stream,
+    /// same callback URL); the copy's id.
+    pub async fn stray(&self, request_id: &str) -> String {
+        self.control_client().start_stray(request_id).await.unwrap()
+    }
+
     pub async fn scenario(&self, scenario: Value) {
         self.control_client().put_scenario(&scenario).await.unwrap();
     }

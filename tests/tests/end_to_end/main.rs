@@ -7,6 +7,7 @@ mod aws_calls;
 mod callbacks;
 mod configuration;
 mod lambda_runtime;
+mod lifecycle;
 mod openapi;
 mod store;
 mod streams;
