@@ -61,9 +61,9 @@ pub const CALLBACK_ACTIONS: &[&str] = &[
     "sqs:SendMessage",
     "ssm:GetParameter",
 ];
-/// The AWS actions `watchdog` makes: it queries the open index, moves tasks
-/// along, publishes (records, queue), and stops provider tasks (their
-/// credentials).
+/// The AWS actions `watchdog` makes: it queries the open index (and
+/// `byRequestId`, whether a live task holds a stray), moves tasks along,
+/// publishes (records, queue), and stops provider tasks (their credentials).
 pub const WATCHDOG_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",

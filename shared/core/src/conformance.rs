@@ -4,8 +4,8 @@
 //! the real store. Each case uses its own btIds, so one store serves them all.
 
 use crate::domain::ProviderId;
-use crate::domain::task::{Open, Published, Stray, StreamEnd, Task, TaskStatus, end_reason};
-use crate::ports::{Claim, OpenFilter, Progress, StoreError, TaskStore};
+use crate::domain::task::{Open, Owner, Published, Reports, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::ports::{Claim, OpenFilter, Ownership, Progress, StoreError, TaskStore};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -25,6 +25,7 @@ pub async fn check_task_store<S: TaskStore>(store: &S, provider: ProviderId) {
     cases.progress().await;
     cases.stale().await;
     cases.strays().await;
+    cases.ownership().await;
     cases.open_listing().await;
     cases.published_records().await;
 }
@@ -36,6 +37,14 @@ struct Cases<'a, S> {
 }
 
 const LEASE: Duration = Duration::from_secs(30);
+const NO_REPORTS: Reports = Reports {
+    every_segment: false,
+    stream_end: false,
+};
+const EVERYTHING: Reports = Reports {
+    every_segment: true,
+    stream_end: true,
+};
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_790_000_000 + seconds).expect("in range")
@@ -169,7 +178,7 @@ impl<S: TaskStore> Cases<'_, S> {
         }
         let current = self.current(&first.bt_id).await;
         self.store
-            .fail(&current, "refused", at(400), at(9999))
+            .fail(&current, "refused", None, at(400), at(9999))
             .await
             .unwrap()
             .expect("failed");
@@ -213,13 +222,13 @@ impl<S: TaskStore> Cases<'_, S> {
         let task = self.starting("takeover", at(0));
         self.store.claim(&task).await.unwrap();
         assert_eq!(
-            self.store.take_over(&task, at(40), at(10)).await.unwrap(),
+            self.store.take_over(&task, NO_REPORTS, at(40), at(10)).await.unwrap(),
             None,
             "take over: not while the lease runs"
         );
         let taken = self
             .store
-            .take_over(&task, at(60) + LEASE, at(60))
+            .take_over(&task, EVERYTHING, at(60) + LEASE, at(60))
             .await
             .unwrap()
             .expect("take over: a stale start");
@@ -230,8 +239,15 @@ impl<S: TaskStore> Cases<'_, S> {
         assert_eq!(taken.start_attempts, 2);
         assert_eq!(taken.starting_expires_at, Some(at(60) + LEASE));
         assert_eq!(taken.status, TaskStatus::Starting);
+        assert!(
+            taken.reports_every_segment && taken.reports_stream_end,
+            "take over: what the retried start asks for"
+        );
         assert_eq!(
-            self.store.take_over(&task, at(61) + LEASE, at(61)).await.unwrap(),
+            self.store
+                .take_over(&task, EVERYTHING, at(61) + LEASE, at(61))
+                .await
+                .unwrap(),
             None,
             "take over: only one of two racing starts wins"
         );
@@ -305,7 +321,10 @@ impl<S: TaskStore> Cases<'_, S> {
             None,
             "activate: only a STARTING task"
         );
-        assert_eq!(self.store.fail(&task, "too late", at(3), at(9999)).await.unwrap(), None);
+        assert_eq!(
+            self.store.fail(&task, "too late", None, at(3), at(9999)).await.unwrap(),
+            None
+        );
         assert_eq!(
             self.current(&task.bt_id).await.status,
             TaskStatus::Active,
@@ -316,12 +335,39 @@ impl<S: TaskStore> Cases<'_, S> {
         self.store.claim(&refused).await.unwrap();
         let failed = self
             .store
-            .fail(&refused, "provider code 1902: bad", at(1), at(9999))
+            .fail(&refused, "provider code 1902: bad", None, at(1), at(9999))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(failed.status, TaskStatus::Failed);
         assert_eq!(failed.failure.as_deref(), Some("provider code 1902: bad"));
+
+        // The watchdog fails a start left behind only while its lease stays ended.
+        let left = self.starting("fail-left", at(0));
+        self.store.claim(&left).await.unwrap();
+        self.store.release(&left, at(1)).await.unwrap();
+        let renewed = self
+            .store
+            .take_over(&left, NO_REPORTS, at(700) + LEASE, at(700))
+            .await
+            .unwrap()
+            .expect("taken over");
+        assert_eq!(
+            self.store
+                .fail(&left, "abandoned", Some(at(100)), at(701), at(9999))
+                .await
+                .unwrap(),
+            None,
+            "fail: not a start a take-over renewed since the watchdog read it"
+        );
+        assert_eq!(self.by_id(&renewed).await.status, TaskStatus::Starting);
+        let abandoned = self
+            .store
+            .fail(&left, "abandoned", Some(at(800) + LEASE), at(800), at(9999))
+            .await
+            .unwrap()
+            .expect("fail: a lease ended by the cutoff");
+        assert_eq!(abandoned.status, TaskStatus::Failed);
 
         let released = self.starting("release", at(0));
         self.store.claim(&released).await.unwrap();
@@ -588,12 +634,74 @@ impl<S: TaskStore> Cases<'_, S> {
             }
         };
         assert_eq!(open_strays().await, vec![stray.clone()], "stray: open");
-        self.store.stray_stop_attempted(&stray, false, at(20)).await.unwrap();
+        // The same provider task seen on another btId's task is that btId's stray.
+        let elsewhere = Stray {
+            bt_id: self.bt_id("stray-elsewhere"),
+            ..stray.clone()
+        };
+        assert!(self.store.record_stray(&elsewhere).await.unwrap(), "stray: per btId");
+        self.store
+            .stray_stop_attempted(&elsewhere, true, at(15), at(9999))
+            .await
+            .unwrap();
+        self.store
+            .stray_stop_attempted(&stray, false, at(20), at(9999))
+            .await
+            .unwrap();
         let attempted = open_strays().await;
         assert_eq!(attempted.len(), 1, "stray: open until stopped");
         assert_eq!(attempted[0].stop_attempts, 1);
-        self.store.stray_stop_attempted(&stray, true, at(30)).await.unwrap();
+        self.store
+            .stray_stop_attempted(&stray, true, at(30), at(9999))
+            .await
+            .unwrap();
         assert!(open_strays().await.is_empty(), "stray: stopped, no longer open");
+    }
+
+    async fn ownership(&self) {
+        let owner = |case: &str, task_id: &str| Owner {
+            provider: self.provider,
+            provider_task_id: format!("r-owned-{}", self.run),
+            bt_id: self.bt_id(case),
+            task_id: task_id.to_owned(),
+        };
+        let first = owner("owner-a", "task-1");
+        assert_eq!(
+            self.store
+                .provider_task_owner(self.provider, &first.provider_task_id)
+                .await
+                .unwrap(),
+            None,
+            "ownership: none at first"
+        );
+        assert_eq!(
+            self.store.own_provider_task(&first, at(9999)).await.unwrap(),
+            Ownership::Owned
+        );
+        assert_eq!(
+            self.store.own_provider_task(&first, at(9999)).await.unwrap(),
+            Ownership::Owned,
+            "ownership: again, idempotently"
+        );
+        let other = owner("owner-b", "task-2");
+        assert_eq!(
+            self.store.own_provider_task(&other, at(9999)).await.unwrap(),
+            Ownership::HeldBy(first.clone()),
+            "ownership: never two btIds"
+        );
+        let later = owner("owner-a", "task-3");
+        assert_eq!(
+            self.store.own_provider_task(&later, at(9999)).await.unwrap(),
+            Ownership::Owned,
+            "ownership: a later task of the same btId takes it over"
+        );
+        assert_eq!(
+            self.store
+                .provider_task_owner(self.provider, &first.provider_task_id)
+                .await
+                .unwrap(),
+            Some(later)
+        );
     }
 
     async fn open_listing(&self) {

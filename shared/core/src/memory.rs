@@ -4,13 +4,15 @@
 //! script. End-to-end tests use the real ones against moto server and the
 //! simulator.
 
-use crate::domain::task::{Open, Page, Published, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::domain::ProviderId;
+use crate::domain::task::{Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus, end_reason};
 use crate::ports::{
-    BoxFuture, Claim, Clock, EventQueue, OpenFilter, Progress, ProviderError, QueueError, StoreError, TaskStore,
+    BoxFuture, Claim, Clock, EventQueue, OpenFilter, Ownership, Progress, ProviderError, QueueError, StoreError,
+    TaskStore,
 };
 use crate::providers::transport::{Answer, Transport};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use streamguard_wire::event::QueueEvent;
@@ -74,17 +76,28 @@ impl Tasks {
 pub struct StoreState {
     pub tasks: Mutex<Tasks>,
     pub strays: Mutex<Vec<Stray>>,
+    /// Each provider task's owner.
+    pub owners: Mutex<HashMap<(ProviderId, String), Owner>>,
     pub published: Mutex<HashMap<(String, String), Published>>,
     /// Every call fails while set.
     pub down: std::sync::atomic::AtomicBool,
+    /// Set to N, the Nth call from now fails (once), the calls before it
+    /// succeed: a failure in the middle of an operation, such as the write
+    /// that follows a queue send. 0 fails nothing.
+    pub fail_call_in: AtomicU64,
     /// Writes (claims, updates, puts) made, for counting.
     pub writes: AtomicU32,
 }
 
 impl StoreState {
     fn check(&self) -> Result<(), StoreError> {
+        let countdown = self
+            .fail_call_in
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
         if self.down.load(Ordering::SeqCst) {
             Err(StoreError::Unavailable("memory store is down".into()))
+        } else if countdown == Ok(1) {
+            Err(StoreError::Unavailable("memory store failed this call".into()))
         } else {
             Ok(())
         }
@@ -115,6 +128,12 @@ impl StoreState {
 
 const OPEN: [TaskStatus; 3] = [TaskStatus::Starting, TaskStatus::Active, TaskStatus::Closed];
 
+/// Strays are kept per btId, as the DynamoDB store keeps them (under the
+/// btId's partition).
+fn same_stray(known: &Stray, stray: &Stray) -> bool {
+    known.bt_id == stray.bt_id && known.provider == stray.provider && known.provider_task_id == stray.provider_task_id
+}
+
 impl TaskStore for MemoryStore {
     async fn claim(&self, task: &Task) -> Result<Claim, StoreError> {
         self.write()?;
@@ -132,6 +151,7 @@ impl TaskStore for MemoryStore {
     async fn take_over(
         &self,
         stale: &Task,
+        reports: Reports,
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Option<Task>, StoreError> {
@@ -146,6 +166,8 @@ impl TaskStore for MemoryStore {
         Ok(self.update(&stale.task_id, &[TaskStatus::Starting], |task| {
             task.starting_expires_at = Some(expires_at);
             task.start_attempts += 1;
+            task.reports_every_segment = reports.every_segment;
+            task.reports_stream_end = reports.stream_end;
             task.updated_at = now;
         }))
     }
@@ -194,10 +216,20 @@ impl TaskStore for MemoryStore {
         &self,
         task: &Task,
         reason: &str,
+        lease_ended_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
         _expires_at: OffsetDateTime,
     ) -> Result<Option<Task>, StoreError> {
         self.write()?;
+        if let Some(cutoff) = lease_ended_by {
+            let renewed = lock(&self.tasks)
+                .by_id
+                .get(&task.task_id)
+                .is_some_and(|stored| stored.starting_expires_at.is_some_and(|expiry| expiry > cutoff));
+            if renewed {
+                return Ok(None);
+            }
+        }
         Ok(self.update(&task.task_id, &[TaskStatus::Starting], |task| {
             task.status = TaskStatus::Failed;
             task.failure = Some(reason.to_owned());
@@ -338,28 +370,53 @@ impl TaskStore for MemoryStore {
     async fn record_stray(&self, stray: &Stray) -> Result<bool, StoreError> {
         self.write()?;
         let mut strays = lock(&self.strays);
-        let known = strays
-            .iter()
-            .any(|known| known.provider == stray.provider && known.provider_task_id == stray.provider_task_id);
+        let known = strays.iter().any(|known| same_stray(known, stray));
         if !known {
             strays.push(stray.clone());
         }
         Ok(!known)
     }
 
-    async fn stray_stop_attempted(&self, stray: &Stray, stopped: bool, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn stray_stop_attempted(
+        &self,
+        stray: &Stray,
+        stopped: bool,
+        now: OffsetDateTime,
+        _expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         self.write()?;
         let mut strays = lock(&self.strays);
-        if let Some(known) = strays
-            .iter_mut()
-            .find(|known| known.provider == stray.provider && known.provider_task_id == stray.provider_task_id)
-        {
+        if let Some(known) = strays.iter_mut().find(|known| same_stray(known, stray)) {
             known.stop_attempts += 1;
             if stopped {
                 known.stopped_at.get_or_insert(now);
             }
         }
         Ok(())
+    }
+
+    async fn own_provider_task(&self, owner: &Owner, _expires_at: OffsetDateTime) -> Result<Ownership, StoreError> {
+        self.write()?;
+        let mut owners = lock(&self.owners);
+        let key = (owner.provider, owner.provider_task_id.clone());
+        match owners.get(&key) {
+            Some(held) if held.bt_id != owner.bt_id => Ok(Ownership::HeldBy(held.clone())),
+            _ => {
+                owners.insert(key, owner.clone());
+                Ok(Ownership::Owned)
+            }
+        }
+    }
+
+    async fn provider_task_owner(
+        &self,
+        provider: ProviderId,
+        provider_task_id: &str,
+    ) -> Result<Option<Owner>, StoreError> {
+        self.check()?;
+        Ok(lock(&self.owners)
+            .get(&(provider, provider_task_id.to_owned()))
+            .cloned())
     }
 
     async fn open(&self, filter: OpenFilter, cursor: Option<&str>, limit: usize) -> Result<Page<Open>, StoreError> {

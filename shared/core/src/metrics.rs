@@ -14,6 +14,10 @@
 //! | `CallbackErrors` | Count | callback (any 5xx: the provider will retry) |
 //! | `ProviderErrors` | Count | start, close, watchdog: every failed provider call (`Provider`; `Code`: the provider's code, TIMEOUT, UNAVAILABLE) |
 //! | `StartFailures` | Count | start (any 5xx) |
+//! | `OpenRecords` | Count | watchdog, each run: open tasks and unstopped strays |
+//! | `WatchdogFailures` | Count | watchdog, each run: findings that failed (retried next run) |
+//! | `ClosesGivenUp` | Count | watchdog: closes let go after failing for `CLOSE_RETRY_SECS` (the stop unconfirmed) |
+//! | `StaleStreams`, `EndsNotReceived`, `StraysStopped` | Count | watchdog, each run |
 //! | `StartLatency` | Milliseconds | start |
 
 use serde_json::{Map, Value, json};

@@ -4,7 +4,7 @@
 //! in unit tests (`crate::memory`), which pass the same conformance suite.
 
 use crate::domain::provider::{Media, ProviderId, ProviderTask, ReadError, Reading, StartProblem, Stop, Submission};
-use crate::domain::task::{Open, Page, Published, Stray, StreamEnd, Task, TaskStatus};
+use crate::domain::task::{Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -58,6 +58,15 @@ pub enum Claim {
     Stale(Task),
 }
 
+/// What claiming a provider task found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership {
+    /// The task owns it now.
+    Owned,
+    /// A task of another btId owns it.
+    HeldBy(Owner),
+}
+
 /// Which open records a listing wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenFilter {
@@ -99,10 +108,13 @@ pub enum Progress {
 pub trait TaskStore: Send + Sync {
     /// Makes `task` the btId's current task unless a task holds the btId.
     fn claim(&self, task: &Task) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Takes over a stale STARTING task (same taskId, a new lease).
+    /// Takes over a stale STARTING task (same taskId, a new lease), with what
+    /// the retried start asks the provider to report (`reports`, as in
+    /// [`Task::reports_every_segment`] and [`Task::reports_stream_end`]).
     fn take_over(
         &self,
         stale: &Task,
+        reports: Reports,
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
@@ -117,11 +129,15 @@ pub trait TaskStore: Send + Sync {
         adopted_duplicate: bool,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
-    /// STARTING → FAILED: the provider refused; the btId is free again.
+    /// STARTING → FAILED: the provider refused, or (with `lease_ended_by`)
+    /// the start was left behind: then only while its lease still ended by
+    /// that time, so that a take-over that renewed it meanwhile wins. The
+    /// btId is free again.
     fn fail(
         &self,
         task: &Task,
         reason: &str,
+        lease_ended_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
@@ -178,13 +194,29 @@ pub trait TaskStore: Send + Sync {
     fn note_stale(&self, task: &Task, now: OffsetDateTime) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Remembers a stray, once: `false` when it was known.
     fn record_stray(&self, stray: &Stray) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// A stop of a stray was tried: stopped, or one more attempt counted.
+    /// A stop of a stray was tried: stopped (the record then expires at
+    /// `expires_at`), or one more attempt counted.
     fn stray_stop_attempted(
         &self,
         stray: &Stray,
         stopped: bool,
         now: OffsetDateTime,
+        expires_at: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Makes `owner` the one task that may act on its provider task, unless a
+    /// task of another btId is: an earlier task of the same btId hands it
+    /// over (a restart that adopted it). Kept until `expires_at`.
+    fn own_provider_task(
+        &self,
+        owner: &Owner,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Ownership, StoreError>> + Send;
+    /// The task that owns a provider task, read consistently.
+    fn provider_task_owner(
+        &self,
+        provider: ProviderId,
+        provider_task_id: &str,
+    ) -> impl Future<Output = Result<Option<Owner>, StoreError>> + Send;
     /// Open tasks (STARTING, ACTIVE, CLOSED) and unstopped strays, a page at
     /// a time; a cursor the store did not give is `Unreadable`.
     fn open(

@@ -57,19 +57,24 @@ impl StartBody {
         .collect()
     }
 
-    /// The `passThrough` the body carries (in `data.passThrough`, else
-    /// `data.extra.passThrough`): its field path and its size as JSON.
-    pub fn pass_through_size(&self) -> Option<(&'static str, usize)> {
+    /// The JSON size of each `passThrough` the start carries
+    /// (`data.passThrough`, `data.extra.passThrough`): each is echoed in
+    /// every event of the stream.
+    pub fn pass_through_sizes(&self) -> Vec<(&'static str, usize)> {
         let data = &self.request.data;
-        let (field, value) = match (
-            &data.pass_through,
-            data.extra.as_ref().and_then(|extra| extra.pass_through.as_ref()),
-        ) {
-            (Some(value), _) => ("data.passThrough", value),
-            (None, Some(value)) => ("data.extra.passThrough", value),
-            (None, None) => return None,
+        let size = |value: &serde_json::Map<String, serde_json::Value>| {
+            serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len())
         };
-        Some((field, serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len())))
+        [
+            ("data.passThrough", data.pass_through.as_ref()),
+            (
+                "data.extra.passThrough",
+                data.extra.as_ref().and_then(|extra| extra.pass_through.as_ref()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| value.map(|value| (field, size(value))))
+        .collect()
     }
 
     /// Whether the provider is asked to call back for every segment
@@ -106,10 +111,21 @@ mod tests {
     #[test]
     fn the_pass_through_is_measured_where_it_is() {
         let body = StartBody::parse(r#"{"data": {"passThrough": {"a": "bc"}}}"#).unwrap();
-        assert_eq!(body.pass_through_size(), Some(("data.passThrough", 10)));
+        assert_eq!(body.pass_through_sizes(), [("data.passThrough", 10)]);
         let body = StartBody::parse(r#"{"data": {"extra": {"passThrough": {}}}}"#).unwrap();
-        assert_eq!(body.pass_through_size(), Some(("data.extra.passThrough", 2)));
-        assert_eq!(StartBody::parse(r#"{"data": {}}"#).unwrap().pass_through_size(), None);
+        assert_eq!(body.pass_through_sizes(), [("data.extra.passThrough", 2)]);
+        let both = r#"{"data": {"passThrough": {}, "extra": {"passThrough": {"a": 1}}}}"#;
+        assert_eq!(
+            StartBody::parse(both).unwrap().pass_through_sizes(),
+            [("data.passThrough", 2), ("data.extra.passThrough", 7)],
+            "both are measured"
+        );
+        assert!(
+            StartBody::parse(r#"{"data": {}}"#)
+                .unwrap()
+                .pass_through_sizes()
+                .is_empty()
+        );
     }
 
     #[test]

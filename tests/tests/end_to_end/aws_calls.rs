@@ -87,8 +87,8 @@ async fn aws_calls_per_event_are_few_and_counted() {
     assert_eq!(status, 201);
     assert_eq!(
         calls(&start.take_counts()),
-        ["dynamodb:PutItem×1", "dynamodb:UpdateItem×1"],
-        "a start: claim, activate"
+        ["dynamodb:PutItem×2", "dynamodb:UpdateItem×1"],
+        "a start: claim, the provider task's owner, activate"
     );
 
     let request_id = task["requestId"].as_str().unwrap().to_owned();

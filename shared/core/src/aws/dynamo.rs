@@ -7,6 +7,9 @@
 //! | a stray provider task | `STRAY#<provider>#<providerTaskId>` | `btId`, `taskId`, `provider`, `providerTaskId`, `recordedAt`, `stopAttempts`, `stoppedAt` |
 //! | a published event | `EVENT#<eventId>` | `eventId`, `ofRequestId`, `kind`, `riskLevel`, `publishedAt`, `ttl` (epoch s) |
 //!
+//! and, under `pk = PTASK#<provider>#<providerTaskId>`, `sk = OWNER`, the
+//! provider task's owner (`btId`, `taskId`, `ttl`): which task may act on it.
+//!
 //! Task attributes: `taskId`, `provider`, `status`, `requestId`,
 //! `providerTaskIds`, `adoptedDuplicate`, `reportsEverySegment`,
 //! `reportsStreamEnd`, times (RFC 3339), `startingExpiresAtMs`,
@@ -31,8 +34,8 @@
 //! depends on the deletion happening on time.
 
 use crate::domain::ProviderId;
-use crate::domain::task::{Open, Page, Published, Stray, StreamEnd, Task, TaskStatus, end_reason};
-use crate::ports::{Claim, OpenFilter, Progress, StoreError, TaskStore};
+use crate::domain::task::{Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::ports::{Claim, OpenFilter, Ownership, Progress, StoreError, TaskStore};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
@@ -578,6 +581,26 @@ fn done_or_gone(task: Option<Task>) -> Changed {
 }
 
 /// A listing's position: the shard, and where in it.
+/// The key of a provider task's ownership record: its own partition, so
+/// that it is found by the provider task's id alone, consistently.
+fn owner_key(provider: ProviderId, provider_task_id: &str) -> (String, String) {
+    (format!("PTASK#{provider}#{provider_task_id}"), "OWNER".to_owned())
+}
+
+fn parse_owner(item: &Item) -> Result<Owner, StoreError> {
+    let field = |name: &str| {
+        text(item, name).ok_or_else(|| StoreError::Unreadable(format!("an ownership record without {name}")))
+    };
+    let provider = field("provider")?;
+    Ok(Owner {
+        provider: ProviderId::parse(&provider)
+            .map_err(|unknown| StoreError::Unreadable(format!("an ownership record: {unknown}")))?,
+        provider_task_id: field("providerTaskId")?,
+        bt_id: field("btId")?,
+        task_id: field("taskId")?,
+    })
+}
+
 fn cursor_text(shard: u8, key: Option<&Item>) -> String {
     let key: HashMap<String, String> = key
         .into_iter()
@@ -598,8 +621,94 @@ fn read_cursor(cursor: &str) -> Result<(u8, Option<Item>), StoreError> {
         .filter(|shard| *shard < OPEN_SHARDS)
         .ok_or_else(unreadable)?;
     let key: HashMap<String, String> = serde_json::from_value(json["key"].clone()).map_err(|_| unreadable())?;
+    // The index's last key: the table's key and the index's, this shard's.
+    let expected = ["pk", "sk", "openShard", "createdAt"];
+    let fits = key.is_empty()
+        || (key.len() == expected.len()
+            && expected
+                .iter()
+                .all(|name| key.get(*name).is_some_and(|value| !value.is_empty()))
+            && key["openShard"] == format!("OPEN#{shard}"));
+    if !fits {
+        return Err(unreadable());
+    }
     let key: Item = key.into_iter().map(|(name, text)| (name, s(text))).collect();
     Ok((shard, (!key.is_empty()).then_some(key)))
+}
+
+impl DynamoStore {
+    /// One try at undoing a claim: `false` when the previous task changed
+    /// since it was read (the transaction was cancelled).
+    async fn try_abandon(&self, task: &Task) -> Result<bool, StoreError> {
+        let Some(current) = self.item(&task.bt_id, CURRENT).await? else {
+            return Ok(true);
+        };
+        let ours = text(&current, "taskId").as_deref() == Some(task.task_id.as_str())
+            && text(&current, "status").as_deref() == Some(TaskStatus::Starting.as_str());
+        if !ours {
+            return Ok(true);
+        }
+        let still_ours = "taskId = :new AND #status = :starting";
+        let values = HashMap::from([
+            (":new".to_owned(), s(&task.task_id)),
+            (":starting".to_owned(), s(TaskStatus::Starting.as_str())),
+        ]);
+        let names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
+        let previous = match text(&current, "previousTaskId") {
+            Some(previous) => self.item(&task.bt_id, &archived(&previous)).await?,
+            None => None,
+        };
+        let Some(mut previous) = previous else {
+            return self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(&task.bt_id, CURRENT)))
+                .condition_expression(still_ours)
+                .set_expression_attribute_values(Some(values))
+                .set_expression_attribute_names(Some(names))
+                .send()
+                .await
+                .map(|_| true)
+                .or_else(|error| {
+                    if condition_failed(&error) {
+                        Ok(true)
+                    } else {
+                        Err(unavailable(error))
+                    }
+                });
+        };
+        let archive_key = Self::key(&task.bt_id, &archived(&text(&previous, "taskId").unwrap_or_default()));
+        let version = previous.get("version").cloned().unwrap_or_else(|| n(0));
+        previous.insert("sk".into(), s(CURRENT));
+        let restore = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(previous))
+            .condition_expression(still_ours)
+            .set_expression_attribute_values(Some(values))
+            .set_expression_attribute_names(Some(names))
+            .build()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let forget = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(archive_key))
+            .condition_expression("attribute_not_exists(version) OR version = :version")
+            .expression_attribute_values(":version", version)
+            .build()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        match self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(restore).build())
+            .transact_items(TransactWriteItem::builder().delete(forget).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if cancelled(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
 }
 
 impl TaskStore for DynamoStore {
@@ -655,14 +764,18 @@ impl TaskStore for DynamoStore {
     async fn take_over(
         &self,
         stale: &Task,
+        reports: Reports,
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Option<Task>, StoreError> {
         let change = Change::new(
             "startingExpiresAtMs = :expiresMs, startingExpiresAt = :expires, updatedAt = :now, \
-             startAttempts = startAttempts + :one",
-            "startingExpiresAtMs <= :nowMs",
+             startAttempts = startAttempts + :one, reportsEverySegment = :everySegment, \
+             reportsStreamEnd = :streamEnd",
+            "attribute_not_exists(startingExpiresAtMs) OR startingExpiresAtMs <= :nowMs",
         )
+        .value(":everySegment", AttributeValue::Bool(reports.every_segment))
+        .value(":streamEnd", AttributeValue::Bool(reports.stream_end))
         .value(":expiresMs", n(millis(expires_at)))
         .value(":expires", time_text(expires_at))
         .value(":now", time_text(now))
@@ -672,75 +785,17 @@ impl TaskStore for DynamoStore {
     }
 
     async fn abandon(&self, task: &Task) -> Result<(), StoreError> {
-        let Some(current) = self.item(&task.bt_id, CURRENT).await? else {
-            return Ok(());
-        };
-        let ours = text(&current, "taskId").as_deref() == Some(task.task_id.as_str())
-            && text(&current, "status").as_deref() == Some(TaskStatus::Starting.as_str());
-        if !ours {
-            return Ok(());
-        }
-        let still_ours = "taskId = :new AND #status = :starting";
-        let values = HashMap::from([
-            (":new".to_owned(), s(&task.task_id)),
-            (":starting".to_owned(), s(TaskStatus::Starting.as_str())),
-        ]);
-        let names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
-        let previous = match text(&current, "previousTaskId") {
-            Some(previous) => self.item(&task.bt_id, &archived(&previous)).await?,
-            None => None,
-        };
-        match previous {
-            Some(mut previous) => {
-                let archive_key = Self::key(&task.bt_id, &archived(&text(&previous, "taskId").unwrap_or_default()));
-                previous.insert("sk".into(), s(CURRENT));
-                let restore = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(previous))
-                    .condition_expression(still_ours)
-                    .set_expression_attribute_values(Some(values))
-                    .set_expression_attribute_names(Some(names))
-                    .build()
-                    .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-                let forget = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(archive_key))
-                    .build()
-                    .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-                self.client
-                    .transact_write_items()
-                    .transact_items(TransactWriteItem::builder().put(restore).build())
-                    .transact_items(TransactWriteItem::builder().delete(forget).build())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .or_else(|error| {
-                        if cancelled(&error) {
-                            Ok(())
-                        } else {
-                            Err(unavailable(error))
-                        }
-                    })
+        // A change to the previous task between the read and the undo (its
+        // end, say) cancels the undo rather than being lost: read again.
+        for _ in 0..4 {
+            if self.try_abandon(task).await? {
+                return Ok(());
             }
-            None => self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(Self::key(&task.bt_id, CURRENT)))
-                .condition_expression(still_ours)
-                .set_expression_attribute_values(Some(values))
-                .set_expression_attribute_names(Some(names))
-                .send()
-                .await
-                .map(|_| ())
-                .or_else(|error| {
-                    if condition_failed(&error) {
-                        Ok(())
-                    } else {
-                        Err(unavailable(error))
-                    }
-                }),
         }
+        Err(StoreError::Unavailable(format!(
+            "the claim for {} could not be undone: its previous task kept changing",
+            task.bt_id
+        )))
     }
 
     async fn activate(
@@ -772,19 +827,26 @@ impl TaskStore for DynamoStore {
         &self,
         task: &Task,
         reason: &str,
+        lease_ended_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<Option<Task>, StoreError> {
-        let change = Change::new(
-            "#status = :failed, failure = :reason, updatedAt = :now, #ttl = :ttl",
-            "",
-        )
-        .value(":failed", s(TaskStatus::Failed.as_str()))
-        .value(":reason", s(reason))
-        .value(":now", time_text(now))
-        .value(":ttl", n(expires_at.unix_timestamp()))
-        .remove(&["startingExpiresAtMs", "startingExpiresAt", "openShard"])
-        .status_in(&[TaskStatus::Starting]);
+        let set = "#status = :failed, failure = :reason, updatedAt = :now, #ttl = :ttl";
+        let change = match lease_ended_by {
+            None => Change::new(set, ""),
+            Some(cutoff) => Change::new(
+                set,
+                "attribute_not_exists(startingExpiresAtMs) OR startingExpiresAtMs <= :cutoffMs",
+            )
+            .value(":cutoffMs", n(millis(cutoff))),
+        };
+        let change = change
+            .value(":failed", s(TaskStatus::Failed.as_str()))
+            .value(":reason", s(reason))
+            .value(":now", time_text(now))
+            .value(":ttl", n(expires_at.unix_timestamp()))
+            .remove(&["startingExpiresAtMs", "startingExpiresAt", "openShard"])
+            .status_in(&[TaskStatus::Starting]);
         self.change_task(task, change).await
     }
 
@@ -979,7 +1041,13 @@ impl TaskStore for DynamoStore {
         }
     }
 
-    async fn stray_stop_attempted(&self, stray: &Stray, stopped: bool, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn stray_stop_attempted(
+        &self,
+        stray: &Stray,
+        stopped: bool,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut request = self
             .client
             .update_item()
@@ -995,9 +1063,11 @@ impl TaskStore for DynamoStore {
             request
                 .update_expression(
                     "SET stopAttempts = if_not_exists(stopAttempts, :zero) + :one, \
-                     stoppedAt = if_not_exists(stoppedAt, :now) REMOVE openShard",
+                     stoppedAt = if_not_exists(stoppedAt, :now), #ttl = :ttl REMOVE openShard",
                 )
+                .expression_attribute_names("#ttl", "ttl")
                 .expression_attribute_values(":now", time_text(now))
+                .expression_attribute_values(":ttl", n(expires_at.unix_timestamp()))
         } else {
             request.update_expression("SET stopAttempts = if_not_exists(stopAttempts, :zero) + :one")
         };
@@ -1006,6 +1076,67 @@ impl TaskStore for DynamoStore {
             Err(error) if condition_failed(&error) => Ok(()),
             Err(error) => Err(unavailable(error)),
         }
+    }
+
+    async fn own_provider_task(&self, owner: &Owner, expires_at: OffsetDateTime) -> Result<Ownership, StoreError> {
+        let (pk, sk) = owner_key(owner.provider, &owner.provider_task_id);
+        let item = HashMap::from([
+            ("pk".to_owned(), s(pk)),
+            ("sk".to_owned(), s(sk)),
+            ("provider".to_owned(), s(owner.provider.as_str())),
+            ("providerTaskId".to_owned(), s(&owner.provider_task_id)),
+            ("btId".to_owned(), s(&owner.bt_id)),
+            ("taskId".to_owned(), s(&owner.task_id)),
+            ("ttl".to_owned(), n(expires_at.unix_timestamp())),
+        ]);
+        let outcome = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR btId = :btId")
+            .expression_attribute_values(":btId", s(&owner.bt_id))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(Ownership::Owned),
+            Err(error) if condition_failed(&error) => {
+                let held = match &error {
+                    SdkError::ServiceError(service) => match service.err() {
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                            failed,
+                        ) => failed.item().map(parse_owner).transpose()?,
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                held.map(Ownership::HeldBy)
+                    .ok_or_else(|| StoreError::Unavailable("a provider task's owner changed while read".into()))
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn provider_task_owner(
+        &self,
+        provider: ProviderId,
+        provider_task_id: &str,
+    ) -> Result<Option<Owner>, StoreError> {
+        let (pk, sk) = owner_key(provider, provider_task_id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(HashMap::from([
+                ("pk".to_owned(), s(pk)),
+                ("sk".to_owned(), s(sk)),
+            ])))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output.item.as_ref().map(parse_owner).transpose()
     }
 
     async fn open(&self, filter: OpenFilter, cursor: Option<&str>, limit: usize) -> Result<Page<Open>, StoreError> {
@@ -1151,10 +1282,31 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_foreign_ones_are_unreadable() {
-        let key: Item = HashMap::from([("pk".to_owned(), s("STREAM#a")), ("sk".to_owned(), s("TASK"))]);
+        let key: Item = HashMap::from([
+            ("pk".to_owned(), s("STREAM#a")),
+            ("sk".to_owned(), s("TASK")),
+            ("openShard".to_owned(), s("OPEN#5")),
+            ("createdAt".to_owned(), s("2026-12-01T00:00:00Z")),
+        ]);
         let text = cursor_text(5, Some(&key));
-        assert_eq!(read_cursor(&text).unwrap(), (5, Some(key)));
+        assert_eq!(read_cursor(&text).unwrap(), (5, Some(key.clone())));
+        assert_eq!(read_cursor(&cursor_text(6, None)).unwrap(), (6, None));
         assert!(matches!(read_cursor("not a cursor"), Err(StoreError::Unreadable(_))));
+        // Keys that would make DynamoDB fail (a 503) are refused as a bad cursor (a 400).
+        let mut empty = key.clone();
+        empty.insert("sk".to_owned(), s(""));
+        for tampered in [HashMap::from([("pk".to_owned(), s("STREAM#a"))]), empty] {
+            assert!(matches!(
+                read_cursor(&cursor_text(5, Some(&tampered))),
+                Err(StoreError::Unreadable(_))
+            ));
+        }
+        let mut other_shard = key.clone();
+        other_shard.insert("openShard".to_owned(), s("OPEN#7"));
+        assert!(matches!(
+            read_cursor(&cursor_text(5, Some(&other_shard))),
+            Err(StoreError::Unreadable(_))
+        ));
         assert!(matches!(
             read_cursor(&URL_SAFE_NO_PAD.encode(r#"{"shard": 99, "key": {}}"#)),
             Err(StoreError::Unreadable(_))

@@ -53,6 +53,17 @@ pub fn sqs_id(value: &str) -> String {
     }
 }
 
+/// `body` with U+FFFE and U+FFFF written as JSON escapes: SQS refuses a
+/// message carrying them raw (outside its allowed characters), and every
+/// retry would fail alike. They only occur inside JSON strings, where the
+/// escape reads back as the same character.
+pub fn sqs_safe(body: String) -> String {
+    if !body.contains(['\u{fffe}', '\u{ffff}']) {
+        return body;
+    }
+    body.replace('\u{fffe}', "\\ufffe").replace('\u{ffff}', "\\uffff")
+}
+
 fn attribute(value: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type("String")
@@ -63,7 +74,7 @@ fn attribute(value: &str) -> MessageAttributeValue {
 
 impl EventQueue for SqsQueue {
     async fn publish(&self, event: &QueueEvent) -> Result<(), QueueError> {
-        let body = serde_json::to_string(event).map_err(|error| QueueError(error.to_string()))?;
+        let body = sqs_safe(serde_json::to_string(event).map_err(|error| QueueError(error.to_string()))?);
         let kind = event.body.kind();
         let mut request = self
             .client
@@ -99,5 +110,15 @@ mod tests {
         assert_eq!(hashed, sqs_id("房间一"), "stable, so a stream keeps its group");
         assert!(sqs_id(&"a".repeat(129)).starts_with("sha256:"));
         assert!(sqs_id("with space").starts_with("sha256:"));
+    }
+
+    #[test]
+    fn noncharacters_are_sent_escaped_and_read_back_the_same() {
+        let value = serde_json::json!({"audioText": "a\u{fffe}b\u{ffff}c 言"});
+        let body = sqs_safe(serde_json::to_string(&value).unwrap());
+        assert!(!body.contains(['\u{fffe}', '\u{ffff}']), "{body}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap(), value);
+        let plain = serde_json::to_string(&serde_json::json!({"a": "b"})).unwrap();
+        assert_eq!(sqs_safe(plain.clone()), plain);
     }
 }

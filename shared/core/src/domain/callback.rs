@@ -17,7 +17,10 @@
 //!   that the watchdog stops that provider task.
 //!
 //! An event is never dropped: a REJECT for a task missing from the table is
-//! published with `taskKnown: false`.
+//! published with `taskKnown: false`. Such a task's claim was undone or its
+//! record expired, so no task will ever close that provider task: it is
+//! remembered as a stray too (the watchdog leaves it to a live task that
+//! adopted it).
 
 use super::error::Error;
 use super::events::{self, TaskContext};
@@ -106,20 +109,22 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
                 if !level.is_known() {
                     tracing::warn!(bt_id = %task_ref.bt_id, level = %level, "a risk level no provider documents: published");
                 }
-                let task = self.task(task_ref).await?;
-                let context = context(task_ref, task.as_ref(), &segment.provider_task_id);
+                let record = self.record(task_ref).await?;
+                let (target, record) = self.resolve(task_ref, record, &segment.provider_task_id).await?;
+                let context = context(task_ref, record.task(), &segment.provider_task_id);
                 let event = events::segment_event(task_ref.provider, &segment, &context, now);
                 let outcome = self.publish(&event).await?;
-                if context.stray {
+                if context.stray || matches!(record, Record::Missing) {
                     self.remember_stray(task_ref, &segment.provider_task_id).await?;
                 } else if let (true, Some(index)) = (context.task_known, index) {
-                    self.note_progress(task_ref, &segment.provider_task_id, index).await;
+                    self.note_progress(&target, &segment.provider_task_id, index).await;
                 }
                 Ok(outcome)
             }
             Reading::StreamEnd(end) => {
-                let task = self.task(task_ref).await?;
-                let context = context(task_ref, task.as_ref(), &end.provider_task_id);
+                let record = self.record(task_ref).await?;
+                let (target, record) = self.resolve(task_ref, record, &end.provider_task_id).await?;
+                let context = context(task_ref, record.task(), &end.provider_task_id);
                 let event = events::end_event(task_ref.provider, &end, &context, now);
                 let outcome = self.publish(&event).await?;
                 if context.task_known && !context.stray {
@@ -130,7 +135,7 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
                     };
                     let expires_at = now + self.policy.retention;
                     self.store
-                        .mark_ended(&task_ref.bt_id, &task_ref.task_id, &stream_end, now, expires_at)
+                        .mark_ended(&target.bt_id, &target.task_id, &stream_end, now, expires_at)
                         .await?;
                 }
                 Ok(outcome)
@@ -144,12 +149,13 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
 
     /// The token's task, by its id. A record that cannot be read is treated
     /// as unknown (the event is published anyway) rather than refused.
-    async fn task(&self, task_ref: &TaskRef) -> Result<Option<Task>, Error> {
+    async fn record(&self, task_ref: &TaskRef) -> Result<Record, Error> {
         match self.store.task(&task_ref.bt_id, &task_ref.task_id).await {
-            Ok(task) => Ok(task),
+            Ok(Some(task)) => Ok(Record::Known(Box::new(task))),
+            Ok(None) => Ok(Record::Missing),
             Err(StoreError::Unreadable(detail)) => {
                 tracing::error!(bt_id = %task_ref.bt_id, task_id = %task_ref.task_id, detail, "task record unreadable; publishing as unknown");
-                Ok(None)
+                Ok(Record::Unreadable)
             }
             Err(error) => Err(error.into()),
         }
@@ -162,6 +168,43 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
             Publication::Published => Outcome::Published,
             Publication::Duplicate => Outcome::Duplicate,
         })
+    }
+
+    /// The task a callback from `provider_task_id` belongs to: the token's
+    /// task; or, when that is not the token's task's current provider task,
+    /// the btId's task that owns it since (a later start adopted it, so its
+    /// callbacks still come to the URL it was started with).
+    async fn resolve(
+        &self,
+        task_ref: &TaskRef,
+        record: Record,
+        provider_task_id: &str,
+    ) -> Result<(TaskRef, Record), Error> {
+        let candidate = match &record {
+            Record::Known(task) => task.is_stray(provider_task_id),
+            Record::Missing => true,
+            Record::Unreadable => false,
+        };
+        if !candidate {
+            return Ok((task_ref.clone(), record));
+        }
+        let owner = self
+            .store
+            .provider_task_owner(task_ref.provider, provider_task_id)
+            .await?
+            .filter(|owner| owner.bt_id == task_ref.bt_id && owner.task_id != task_ref.task_id);
+        let Some(owner) = owner else {
+            return Ok((task_ref.clone(), record));
+        };
+        let owner_ref = TaskRef {
+            provider: task_ref.provider,
+            bt_id: owner.bt_id,
+            task_id: owner.task_id,
+        };
+        match self.record(&owner_ref).await? {
+            Record::Known(task) if !task.is_stray(provider_task_id) => Ok((owner_ref, Record::Known(task))),
+            _ => Ok((task_ref.clone(), record)),
+        }
     }
 
     /// Remembers a stray provider task (once), for the watchdog to stop.
@@ -197,13 +240,55 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
             .record_progress(&task_ref.bt_id, &task_ref.task_id, provider_task_id, index, now)
             .await;
         let stray = match outcome {
-            Ok(Progress::Stray) => self.remember_stray(task_ref, provider_task_id).await,
+            Ok(Progress::Stray) => self.progress_of_another(task_ref, provider_task_id, index, now).await,
             Ok(_) => Ok(()),
             Err(error) => Err(error.into()),
         };
         if let Err(error) = stray {
             self.progress.forget(&gate);
             tracing::warn!(%error, bt_id = %task_ref.bt_id, "progress not recorded");
+        }
+    }
+}
+
+impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
+    /// Progress from a provider task that is not the token's task's current
+    /// one: the owning task's (see [`Self::resolve`]), else a stray's.
+    async fn progress_of_another(
+        &self,
+        task_ref: &TaskRef,
+        provider_task_id: &str,
+        index: u64,
+        now: time::OffsetDateTime,
+    ) -> Result<(), Error> {
+        let record = self.record(task_ref).await?;
+        match self.resolve(task_ref, record, provider_task_id).await? {
+            (target, Record::Known(_)) if target != *task_ref => {
+                self.store
+                    .record_progress(&target.bt_id, &target.task_id, provider_task_id, index, now)
+                    .await?;
+                Ok(())
+            }
+            _ => self.remember_stray(task_ref, provider_task_id).await,
+        }
+    }
+}
+
+/// What the table holds for a callback token's task.
+enum Record {
+    Known(Box<Task>),
+    /// No such task: its claim was undone, or its record expired.
+    Missing,
+    /// A record this version cannot read (it may be live): nothing is done
+    /// to its provider task.
+    Unreadable,
+}
+
+impl Record {
+    fn task(&self) -> Option<&Task> {
+        match self {
+            Record::Known(task) => Some(task),
+            Record::Missing | Record::Unreadable => None,
         }
     }
 }

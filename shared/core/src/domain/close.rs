@@ -63,8 +63,26 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
                 .into_iter()
                 .filter(|task| named.is_none_or(|provider| provider == task.provider))
                 .max_by_key(|task| (task.status.holds_bt_id(), task.created_at));
-            if let Some(task) = ours {
-                return self.close_task(task).await;
+            match ours {
+                Some(task) if task.status == TaskStatus::Active => return self.close_task(task).await,
+                // Closed, ended or failed as far as the table knows, but named
+                // by its provider task id: stopped again, in case it still
+                // runs (a close let go unconfirmed, a start left behind).
+                Some(task) if task.status != TaskStatus::Starting => {
+                    let provider = stopper(&self.providers, &task)?;
+                    let at_provider = ProviderTask {
+                        id: request_id.to_owned(),
+                        media,
+                    };
+                    stop_idempotently(provider, &at_provider, self.policy.attempts).await?;
+                    return Ok(Closed {
+                        request_id: Some(request_id.to_owned()),
+                        task: Some(task.into()),
+                        provider_called: true,
+                    });
+                }
+                Some(task) => return self.close_task(task).await,
+                None => {}
             }
         }
         let provider = match named {
@@ -86,6 +104,8 @@ impl<S: TaskStore, C: Clock> Closer<S, C> {
             id: request_id.to_owned(),
             media,
         };
+        // An id neither the table nor the provider knows is the caller's
+        // mistake: the provider's refusal is the answer.
         stop_with_retries(provider, &task, self.policy.attempts).await?;
         Ok(Closed {
             task: None,
@@ -165,19 +185,11 @@ impl<S: TaskStore, C: Clock> Closing<'_, S, C> {
             id: request_id,
             media: Media::Audio,
         };
-        match stop_with_retries(provider, &at_provider, attempts).await {
-            Ok(()) => {}
-            // The provider has no such running task (it ended, or was
-            // stopped before): nothing is left to stop.
-            Err(Error::Refused(refusal)) if refusal.class == RefusalClass::InvalidRequest => {
-                tracing::warn!(%refusal, bt_id = %task.bt_id, "the provider has no such task to stop; closed");
+        if let Err(error) = stop_idempotently(provider, &at_provider, attempts).await {
+            if let Err(store_error) = self.store.close_failed(&task, &error.to_string()).await {
+                tracing::warn!(%store_error, bt_id = %task.bt_id, "the failed close was not recorded");
             }
-            Err(error) => {
-                if let Err(store_error) = self.store.close_failed(&task, &error.to_string()).await {
-                    tracing::warn!(%store_error, bt_id = %task.bt_id, "the failed close was not recorded");
-                }
-                return Err(error);
-            }
+            return Err(error);
         }
         self.closed(task).await
     }
@@ -210,6 +222,22 @@ impl<S: TaskStore, C: Clock> Closing<'_, S, C> {
             .task(&task.bt_id, &task.task_id)
             .await?
             .unwrap_or_else(|| task.clone()))
+    }
+}
+
+/// Stops `task`; a provider that has no such task to stop (it ended, or was
+/// stopped before) counts as done.
+pub(super) async fn stop_idempotently(
+    provider: &dyn ProviderStop,
+    task: &ProviderTask,
+    attempts: u32,
+) -> Result<(), Error> {
+    match stop_with_retries(provider, task, attempts).await {
+        Err(Error::Refused(refusal)) if refusal.class == RefusalClass::InvalidRequest => {
+            tracing::info!(%refusal, id = %task.id, "the provider has no such task to stop");
+            Ok(())
+        }
+        other => other,
     }
 }
 

@@ -210,11 +210,14 @@ fn seconds(duration: time::Duration) -> u64 {
     u64::try_from(duration.whole_seconds()).unwrap_or(0)
 }
 
-/// How many bytes `c` takes in a JSON string.
+/// How many bytes `c` takes in a JSON string as sent: control characters
+/// escaped, and the noncharacters U+FFFE and U+FFFF too, which a queue
+/// message may not carry raw.
 fn escaped_len(c: char) -> usize {
     match c {
         '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
         c if (c as u32) < 0x20 => 6,
+        '\u{fffe}' | '\u{ffff}' => 6,
         c => c.len_utf8(),
     }
 }

@@ -22,10 +22,11 @@ use super::error::Error;
 use super::events::PASS_THROUGH_LIMIT;
 use super::policy::StartPolicy;
 use super::provider::{ProviderId, StartProblem, Submission};
-use super::task::{Page, Task};
+use super::task::{Owner, Page, Reports, Stray, Task};
 use super::token::{CallbackKey, TaskRef};
 use super::view::{self, TaskView};
-use crate::ports::{Claim, Clock, ProviderError, ProviderStart, Starts, TaskStore};
+use crate::ports::{Claim, Clock, Ownership, ProviderError, ProviderStart, Starts, TaskStore};
+use std::time::Duration;
 use streamguard_wire::api::StartBody;
 use streamguard_wire::{Problem, Problems};
 use time::OffsetDateTime;
@@ -51,15 +52,15 @@ enum Claimed {
 pub struct CallbackUrls {
     pub key: CallbackKey,
     /// The public base URL of the callback route, when configured; otherwise
-    /// the base the start request came in on.
+    /// the API's own domain, as the platform reports it.
     pub base: Option<String>,
 }
 
 impl CallbackUrls {
     /// The base URL callbacks go to.
-    fn base<'a>(&'a self, request_base: Option<&'a str>) -> Result<&'a str, Error> {
-        self.base.as_deref().or(request_base).ok_or_else(|| {
-            Error::Configuration("no callback base URL is configured and the request names no host".into())
+    fn base<'a>(&'a self, api_base: Option<&'a str>) -> Result<&'a str, Error> {
+        self.base.as_deref().or(api_base).ok_or_else(|| {
+            Error::Configuration("no callback base URL is configured and the platform names no API domain".into())
         })
     }
 
@@ -80,10 +81,11 @@ pub struct Starter<S, C> {
 }
 
 impl<S: TaskStore, C: Clock> Starter<S, C> {
-    /// `POST /streams`: `body` is the API's start body; `request_base` is the
-    /// base URL the request came in on (used when no callback base is configured).
-    pub async fn start(&self, body: &str, request_base: Option<&str>) -> Result<Started, Error> {
-        let callback_base = self.callbacks.base(request_base)?;
+    /// `POST /streams`: `body` is the API's start body; `api_base` is the
+    /// API's own base URL, as the platform reports it (used when no callback
+    /// base is configured; never taken from a caller's header).
+    pub async fn start(&self, body: &str, api_base: Option<&str>) -> Result<Started, Error> {
+        let callback_base = self.callbacks.base(api_base)?;
         let body = StartBody::parse(body).map_err(Error::Invalid)?;
         let provider = self
             .providers
@@ -115,9 +117,10 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
     /// provider's, with a callback URL of the final shape (only its token differs).
     fn check(&self, provider: &dyn ProviderStart, body: &StartBody, callback_base: &str) -> Result<(), Error> {
         let mut problems = body.owned_field_problems();
-        if let Some((field, size)) = body.pass_through_size()
-            && size > PASS_THROUGH_LIMIT
-        {
+        for (field, size) in body.pass_through_sizes() {
+            if size <= PASS_THROUGH_LIMIT {
+                continue;
+            }
             problems.push(Problem {
                 field: field.into(),
                 rule: format!(
@@ -145,9 +148,13 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
     /// Claims the btId (see the module docs): a task to submit, or the existing one.
     async fn claim(&self, body: &StartBody, provider: ProviderId) -> Result<Claimed, Error> {
         let now = self.clock.now();
+        let reports = Reports {
+            every_segment: body.reports_every_segment(),
+            stream_end: body.reports_stream_end(),
+        };
         let mut fresh = Task::starting(body.bt_id(), provider, now, self.lease_end(now));
-        fresh.reports_every_segment = body.reports_every_segment();
-        fresh.reports_stream_end = body.reports_stream_end();
+        fresh.reports_every_segment = reports.every_segment;
+        fresh.reports_stream_end = reports.stream_end;
         let other_provider = |task: &Task| Error::ProviderMismatch {
             bt_id: task.bt_id.clone(),
             running: task.provider,
@@ -158,7 +165,7 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
             Claim::Live(task) if task.provider != provider => return Err(other_provider(&task)),
             Claim::Live(task) => Claimed::Existing(Started { task, created: false }),
             Claim::Stale(stale) if stale.provider != provider => return Err(other_provider(&stale)),
-            Claim::Stale(stale) => match self.store.take_over(&stale, self.lease_end(now), now).await? {
+            Claim::Stale(stale) => match self.store.take_over(&stale, reports, self.lease_end(now), now).await? {
                 Some(task) => {
                     tracing::info!(bt_id = %task.bt_id, task_id = %task.task_id, "taking over a start that did not finish");
                     Claimed::Proceed(task)
@@ -215,12 +222,16 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
             };
             let now = self.clock.now();
             return match answer {
-                Submission::Accepted { provider_task_id } => self.activate(&task, &provider_task_id, false, now).await,
-                Submission::Duplicate { running_task_id } => self.adopt(&task, &running_task_id, now).await,
+                Submission::Accepted { provider_task_id } => {
+                    self.activate(provider.id(), &task, &provider_task_id, false, now).await
+                }
+                Submission::Duplicate { running_task_id } => {
+                    self.adopt(provider.id(), &task, &running_task_id, now).await
+                }
                 Submission::Refused(refusal) => {
                     let reason = format!("{} code {}: {}", refusal.provider, refusal.code, refusal.message);
                     self.store
-                        .fail(&task, &reason, now, now + self.policy.retention)
+                        .fail(&task, &reason, None, now, now + self.policy.retention)
                         .await?;
                     tracing::warn!(bt_id = %task.bt_id, provider = %refusal.provider, code = refusal.code, "the provider refused the start");
                     Err(Error::Refused(refusal))
@@ -231,34 +242,90 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
         Err(Error::from_provider(provider.id(), last_error))
     }
 
-    /// The provider already runs the stream: adopt its task, unless it is
-    /// another btId's (then nothing of this start remains, and nothing is closed).
-    async fn adopt(&self, task: &Task, running_task_id: &str, now: OffsetDateTime) -> Result<Started, Error> {
-        let holders = self.store.find_by_provider_task(running_task_id).await?;
-        if let Some(holder) = holders.iter().find(|holder| holder.bt_id != task.bt_id) {
-            self.store.abandon(task).await?;
-            tracing::warn!(bt_id = %task.bt_id, holder = %holder.bt_id, "the stream is moderated for another btId; not adopted");
-            return Err(Error::StreamHeld {
-                holder: holder.bt_id.clone(),
-            });
+    /// The provider already runs the stream: adopt its task (an earlier
+    /// acknowledgement was lost, or the btId's earlier task still runs it),
+    /// unless it is another btId's: then nothing of this start remains, and
+    /// nothing is closed.
+    async fn adopt(
+        &self,
+        provider: ProviderId,
+        task: &Task,
+        running_task_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Started, Error> {
+        let owner = self.store.provider_task_owner(provider, running_task_id).await?;
+        let holder = match owner {
+            Some(owner) => Some(owner.bt_id),
+            // Tasks activated before ownership was recorded: the index of provider task ids.
+            None => self
+                .store
+                .find_by_provider_task(running_task_id)
+                .await?
+                .into_iter()
+                .find(|holder| holder.provider == provider)
+                .map(|holder| holder.bt_id),
+        };
+        if let Some(holder) = holder.filter(|holder| *holder != task.bt_id) {
+            return self.held_by(task, holder).await;
         }
         tracing::info!(bt_id = %task.bt_id, running_task_id, "the provider already had the stream; adopting its task");
-        self.activate(task, running_task_id, true, now).await
+        self.activate(provider, task, running_task_id, true, now).await
     }
 
+    /// Another btId's task runs the stream: the claim is undone.
+    async fn held_by(&self, task: &Task, holder: String) -> Result<Started, Error> {
+        self.store.abandon(task).await?;
+        tracing::warn!(bt_id = %task.bt_id, holder = %holder, "the stream is moderated for another btId; not adopted");
+        Err(Error::StreamHeld { holder })
+    }
+
+    /// The task takes the provider task as its own (one owner per provider
+    /// task, never two btIds), then becomes ACTIVE.
     async fn activate(
         &self,
+        provider: ProviderId,
         task: &Task,
         provider_task_id: &str,
         adopted: bool,
         now: OffsetDateTime,
     ) -> Result<Started, Error> {
-        match self.store.activate(task, provider_task_id, adopted, now).await? {
-            Some(task) => Ok(Started { task, created: true }),
-            None => self.current(&task.bt_id).await,
+        let owner = Owner {
+            provider,
+            provider_task_id: provider_task_id.to_owned(),
+            bt_id: task.bt_id.clone(),
+            task_id: task.task_id.clone(),
+        };
+        if let Ownership::HeldBy(holder) = self.store.own_provider_task(&owner, now + OWNERSHIP_KEPT).await? {
+            return self.held_by(task, holder.bt_id).await;
         }
+        if let Some(task) = self.store.activate(task, provider_task_id, adopted, now).await? {
+            return Ok(Started { task, created: true });
+        }
+        // The task changed while it started (the watchdog gave it up, an end
+        // arrived): the provider task now runs for no live task. It is
+        // remembered as a stray, for the watchdog to stop, and the caller
+        // retries (a new task).
+        let stray = Stray {
+            bt_id: task.bt_id.clone(),
+            task_id: task.task_id.clone(),
+            provider,
+            provider_task_id: provider_task_id.to_owned(),
+            recorded_at: now,
+            stopped_at: None,
+            stop_attempts: 0,
+        };
+        self.store.record_stray(&stray).await?;
+        tracing::warn!(bt_id = %task.bt_id, provider_task_id, "the task changed while it started; its provider task will be stopped");
+        Err(Error::Conflict(format!(
+            "the task for {} changed while it started; retry",
+            task.bt_id
+        )))
     }
 }
+
+/// How long a provider task's owner is remembered: longer than any stream
+/// a deployment lets run, so that no other btId can adopt it meanwhile.
+const OWNERSHIP_KEPT: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 
 #[cfg(test)]
 mod tests {

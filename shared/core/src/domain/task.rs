@@ -241,6 +241,25 @@ pub struct Stray {
     pub stop_attempts: u32,
 }
 
+/// The one task that may act on a provider task (stop it, adopt it, take
+/// its callbacks as its own): no two btIds ever share a provider task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub provider: ProviderId,
+    pub provider_task_id: String,
+    pub bt_id: String,
+    pub task_id: String,
+}
+
+/// What a start asks its provider to report, kept on its task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reports {
+    /// Every segment (`returnAllText` 1), not only violations.
+    pub every_segment: bool,
+    /// The stream's end (`returnFinishInfo` 1).
+    pub stream_end: bool,
+}
+
 /// Something open: a task not yet ENDED or FAILED, or a stray not yet stopped.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Open {

@@ -13,7 +13,14 @@
 //!   `streamStale` event per silence.
 //! - CLOSED with no end within the grace period: a `streamEnd` event and
 //!   ENDED (`END_NOT_RECEIVED`).
-//! - A stray: stopped at its provider, once; given up after the retry period.
+//! - A stray: stopped at its provider, once; given up after the retry period
+//!   (from its first failed stop). Not while a live task holds it as its
+//!   provider task (a start answered as a duplicate adopted it): stopping it
+//!   would end that task's moderation unseen.
+//!
+//! What the index showed is re-read before an event goes out on it (the real
+//! end may have arrived, the backend may have closed the task), and the
+//! writes are conditional on what was read.
 //!
 //! Each finding is handled on its own: a failure is logged and counted, and
 //! the next run tries again. Every event is published once (by id).
@@ -135,15 +142,26 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> Watchdog<S, Q, C> {
         Ok(())
     }
 
+    /// The task as it is now (read consistently): what a snapshot of the
+    /// index showed may have changed since, and an event published on it
+    /// could not be taken back.
+    async fn fresh(&self, task: &Task) -> Result<Option<Task>, Error> {
+        Ok(self.store.task(&task.bt_id, &task.task_id).await?)
+    }
+
     async fn abandon_if_left(&self, task: Task, now: OffsetDateTime) -> Result<Done, Error> {
-        let left = task
-            .starting_expires_at
-            .is_some_and(|expiry| expiry + self.policy.grace <= now);
-        if !left {
+        // A STARTING task without a lease is left behind by definition.
+        let cutoff = now - self.policy.grace;
+        if task.starting_expires_at.is_some_and(|expiry| expiry > cutoff) {
             return Ok(Done::Nothing);
         }
         let reason = "START_ABANDONED: no start retried it after its lease ended";
-        let failed = self.store.fail(&task, reason, now, now + self.policy.retention).await?;
+        // Conditional on the lease still having ended by the cutoff: a
+        // take-over that renewed it since the index was read wins.
+        let failed = self
+            .store
+            .fail(&task, reason, Some(cutoff), now, now + self.policy.retention)
+            .await?;
         Ok(if failed.is_some() {
             Done::Abandoned
         } else {
@@ -157,8 +175,11 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> Watchdog<S, Q, C> {
                 .close_reason
                 .clone()
                 .unwrap_or_else(|| close_reason::REQUESTED.to_owned());
-            let provider = stopper(&self.providers, &task)?;
-            return match self.closing().close(provider, task.clone(), &reason, 1).await {
+            let stopped = match stopper(&self.providers, &task) {
+                Ok(provider) => self.closing().close(provider, task.clone(), &reason, 1).await,
+                Err(error) => Err(error),
+            };
+            return match stopped {
                 Ok(_) => Ok(Done::CloseRetried),
                 Err(error) if requested + self.policy.close_retry_for <= now => {
                     tracing::error!(%error, bt_id = %task.bt_id, "the stop keeps failing; the task is let go unconfirmed");
@@ -171,23 +192,48 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> Watchdog<S, Q, C> {
         if let Some(max) = self.policy.max_stream
             && task.created_at + max <= now
         {
+            let Some(task) = self
+                .fresh(&task)
+                .await?
+                .filter(|task| task.status == TaskStatus::Active)
+            else {
+                return Ok(Done::Nothing);
+            };
             self.publish(&events::closed_event(&task, close_reason::MAX_DURATION, now))
                 .await?;
-            let provider = stopper(&self.providers, &task)?;
-            self.closing()
-                .close(provider, task, close_reason::MAX_DURATION, 1)
-                .await?;
+            match stopper(&self.providers, &task) {
+                Ok(provider) => {
+                    self.closing()
+                        .close(provider, task, close_reason::MAX_DURATION, 1)
+                        .await?;
+                }
+                Err(error) => {
+                    // Recorded as a close that failed: retried, and let go in time.
+                    self.store.request_close(&task, close_reason::MAX_DURATION, now).await?;
+                    return Err(error);
+                }
+            }
             return Ok(Done::MaxDuration);
         }
-        let silence_began = task.last_activity();
-        let silent = task.reports_every_segment && silence_began + self.policy.stale_after <= now;
-        let not_yet_said = task.stale_notified_at.is_none_or(|said| said < silence_began);
-        if silent && not_yet_said {
+        if self.silent_unsaid(&task, now) {
+            let Some(task) = self.fresh(&task).await?.filter(|task| self.silent_unsaid(task, now)) else {
+                return Ok(Done::Nothing);
+            };
             self.publish(&events::stale_event(&task, now)).await?;
             self.store.note_stale(&task, now).await?;
             return Ok(Done::Stale);
         }
         Ok(Done::Nothing)
+    }
+
+    /// ACTIVE, reporting every segment, silent past the threshold, and not
+    /// yet said so for this silence.
+    fn silent_unsaid(&self, task: &Task, now: OffsetDateTime) -> bool {
+        let silence_began = task.last_activity();
+        task.status == TaskStatus::Active
+            && task.reports_every_segment
+            && silence_began + self.policy.stale_after <= now
+            && task.stale_notified_at.is_none_or(|said| said < silence_began)
     }
 
     async fn end_if_overdue(&self, task: Task, now: OffsetDateTime) -> Result<Done, Error> {
@@ -202,6 +248,14 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> Watchdog<S, Q, C> {
             return Ok(Done::Nothing);
         }
         if reason == end_reason::END_NOT_RECEIVED {
+            // The real end may have been recorded since the index was read.
+            if !self
+                .fresh(&task)
+                .await?
+                .is_some_and(|task| task.status == TaskStatus::Closed)
+            {
+                return Ok(Done::Nothing);
+            }
             self.publish(&events::end_not_received_event(&task, now)).await?;
         }
         let end = StreamEnd {
@@ -216,34 +270,68 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> Watchdog<S, Q, C> {
         Ok(if ended.is_some() { Done::Ended } else { Done::Nothing })
     }
 
+    /// Whether a live task has the provider task as its own (it adopted it
+    /// since it was seen as a stray): then it is not a stray to stop.
+    async fn live_task_holds(&self, stray: &Stray) -> Result<bool, Error> {
+        let holds = |task: &Task| {
+            matches!(task.status, TaskStatus::Starting | TaskStatus::Active)
+                && task.request_id.as_deref() == Some(stray.provider_task_id.as_str())
+        };
+        if let Some(owner) = self
+            .store
+            .provider_task_owner(stray.provider, &stray.provider_task_id)
+            .await?
+            && self
+                .store
+                .task(&owner.bt_id, &owner.task_id)
+                .await?
+                .is_some_and(|task| holds(&task))
+        {
+            return Ok(true);
+        }
+        // Tasks activated before ownership was recorded: the index of provider task ids.
+        let holders = self.store.find_by_provider_task(&stray.provider_task_id).await?;
+        Ok(holders
+            .iter()
+            .any(|task| task.provider == stray.provider && holds(task)))
+    }
+
     async fn stop_stray(&self, stray: Stray, now: OffsetDateTime) -> Result<Done, Error> {
-        let Some(provider) = self.providers.get(stray.provider) else {
-            return Err(Error::Configuration(format!(
+        if self.live_task_holds(&stray).await? {
+            tracing::warn!(provider_task_id = %stray.provider_task_id, "a stray is a live task's provider task; not stopped");
+            return Ok(Done::Nothing);
+        }
+        // Measured from the first failed attempt on: a run long overdue still tries once.
+        let retried_long_enough = stray.stop_attempts > 0 && stray.recorded_at + self.policy.close_retry_for <= now;
+        let expires_at = now + self.policy.retention;
+        let stopped = match self.providers.get(stray.provider) {
+            None => Err(Error::Configuration(format!(
                 "a stray {} task calls back, but this deployment cannot stop {} tasks",
                 stray.provider, stray.provider
-            )));
+            ))),
+            Some(provider) => {
+                let task = ProviderTask {
+                    id: stray.provider_task_id.clone(),
+                    media: Media::Audio,
+                };
+                stop_with_retries(provider, &task, 1).await
+            }
         };
-        let task = ProviderTask {
-            id: stray.provider_task_id.clone(),
-            media: Media::Audio,
-        };
-        let stopped = match stop_with_retries(provider, &task, 1).await {
-            Ok(()) => true,
+        match stopped {
+            Ok(()) => {}
             // The provider knows no such task, or will not stop it: nothing more to do.
             Err(Error::Refused(refusal)) if !refusal.transient => {
                 tracing::warn!(%refusal, provider_task_id = %stray.provider_task_id, "the stray's stop was refused; not retried");
-                true
             }
-            Err(error) if stray.recorded_at + self.policy.close_retry_for <= now => {
+            Err(error) if retried_long_enough => {
                 tracing::error!(%error, provider_task_id = %stray.provider_task_id, "the stray's stop keeps failing; given up");
-                true
             }
             Err(error) => {
-                self.store.stray_stop_attempted(&stray, false, now).await?;
+                self.store.stray_stop_attempted(&stray, false, now, expires_at).await?;
                 return Err(error);
             }
-        };
-        self.store.stray_stop_attempted(&stray, stopped, now).await?;
+        }
+        self.store.stray_stop_attempted(&stray, true, now, expires_at).await?;
         Ok(Done::StrayStopped)
     }
 }

@@ -20,8 +20,9 @@ pub struct Rules {
     pub disposition: &'static str,
 }
 
-/// The most fields taken out of one body: past this it is not a callback.
-const MOST_UNREAD: usize = 64;
+/// The most fields named in `unreadFields`; past it, the rest are taken out
+/// all the same and one more name says how many.
+const MOST_NAMED: usize = 32;
 
 /// `T` from `json`, with the paths of what was taken out; an error names
 /// what made the body unreadable as a callback.
@@ -29,12 +30,9 @@ pub fn read<T: DeserializeOwned>(mut json: Value, rules: &Rules) -> Result<(T, V
     let mut unread = Vec::new();
     loop {
         let error = match serde_path_to_error::deserialize::<_, T>(&json) {
-            Ok(value) => return Ok((value, unread)),
+            Ok(value) => return Ok((value, named(unread))),
             Err(error) => error,
         };
-        if unread.len() >= MOST_UNREAD {
-            return Err(format!("{} fields of unexpected types", unread.len()));
-        }
         let path: Vec<Segment> = error.path().iter().cloned().collect();
         let message = error.inner().to_string();
         if let Some(missing) = missing_field(&message) {
@@ -49,9 +47,16 @@ pub fn read<T: DeserializeOwned>(mut json: Value, rules: &Rules) -> Result<(T, V
             unread.push(joined(&shown(&path), missing));
             continue;
         }
-        // The deepest field on the path is the one to take out (an element
-        // of a list takes its list with it).
-        let Some(last_key) = path.iter().rposition(|segment| matches!(segment, Segment::Map { .. })) else {
+        // The deepest field on the path is the one to take out; within a
+        // list, the list (one name for all its elements, however many are odd).
+        let outside_lists = path
+            .iter()
+            .position(|segment| matches!(segment, Segment::Seq { .. }))
+            .unwrap_or(path.len());
+        let Some(last_key) = path[..outside_lists]
+            .iter()
+            .rposition(|segment| matches!(segment, Segment::Map { .. }))
+        else {
             return Err(format!("the body is not a callback ({message})"));
         };
         let Segment::Map { key } = &path[last_key] else {
@@ -79,6 +84,16 @@ pub fn read<T: DeserializeOwned>(mut json: Value, rules: &Rules) -> Result<(T, V
         }
         unread.push(name);
     }
+}
+
+/// The names to report: all of them, or the first ones and how many more.
+fn named(mut unread: Vec<String>) -> Vec<String> {
+    if unread.len() > MOST_NAMED {
+        let more = unread.len() - MOST_NAMED;
+        unread.truncate(MOST_NAMED);
+        unread.push(format!("(and {more} more)"));
+    }
+    unread
 }
 
 /// The field a "missing field" error names.
@@ -171,7 +186,13 @@ mod tests {
         assert_eq!(unread, ["detail.label", "detail.labels"]);
         let (_, unread) =
             read_message(json!({"id": "a_1", "detail": {"level": "REJECT", "labels": [{"name": 1}]}})).unwrap();
-        assert_eq!(unread, ["detail.labels[0].name"], "the deepest field only");
+        assert_eq!(unread, ["detail.labels"], "within a list, the list");
+        // However many elements are odd: one name, one pass per field.
+        let many: Vec<Value> = (0..500).map(|n| json!({"name": n})).collect();
+        let (message, unread) =
+            read_message(json!({"id": "a_1", "detail": {"level": "REJECT", "labels": many}})).unwrap();
+        assert_eq!(unread, ["detail.labels"]);
+        assert_eq!(message.detail.unwrap().level, "REJECT");
     }
 
     #[test]

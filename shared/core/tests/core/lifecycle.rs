@@ -314,3 +314,175 @@ async fn the_listing_pages_through_open_tasks_and_names_bad_parameters() {
         assert_eq!(errors::status(&error), 400);
     }
 }
+
+#[tokio::test]
+async fn a_restart_that_adopts_a_left_start_s_provider_task_takes_its_callbacks() {
+    // The first start's answer is lost; the watchdog gives it up; the next
+    // start adopts the provider task, whose callbacks still come to the
+    // first task's URL: they are the new task's, not a stray to stop.
+    let kind = Kind::DeepCleer;
+    let world = World::new(kind).await;
+    no_answer_to_the_start(&world);
+    world.start(&kind.body("room-1")).await.unwrap_err();
+    let left = world.task_ref(&world.stored("room-1"));
+    world.clock.advance(std::time::Duration::from_secs(3600));
+    assert_eq!(world.watchdog.run().await.unwrap().abandoned, 1);
+    world.transport.answer(Kind::duplicate_of("rid-lost"));
+    let adopter = world.start(&kind.body("room-1")).await.unwrap().task;
+    assert_eq!(adopter.request_id.as_deref(), Some("rid-lost"));
+    assert_ne!(adopter.task_id, left.task_id);
+
+    let now = world.now();
+    world
+        .deliver(&left, &kind.segment("rid-lost", 7, "REJECT", now))
+        .await
+        .unwrap();
+    world
+        .deliver(&left, &kind.segment("rid-lost", 8, "PASS", now))
+        .await
+        .unwrap();
+    let events = world.queue.events.lock().unwrap().clone();
+    assert!(!events[0].stray_provider_task, "the adopter's own provider task");
+    assert_eq!(world.stored("room-1").segments_seen, 8, "progress lands on the adopter");
+    assert_eq!(world.watchdog.run().await.unwrap().strays_stopped, 0);
+    assert!(
+        world.sent_stops().is_empty(),
+        "the live task's provider task is never stopped"
+    );
+    world.deliver(&left, &kind.end("rid-lost", now)).await.unwrap();
+    assert_eq!(
+        world.stored("room-1").status,
+        TaskStatus::Ended,
+        "its end ends the adopter"
+    );
+}
+
+#[tokio::test]
+async fn two_btids_never_own_one_provider_task() {
+    // room-2's start is answered with room-1's provider task before room-1
+    // has recorded it (the provider answered room-1 first): whoever records
+    // ownership first has it; the other is refused and nothing of it remains.
+    let kind = Kind::DeepCleer;
+    let world = World::new(kind).await;
+    let owner = streamguard_core::domain::task::Owner {
+        provider: kind.id(),
+        provider_task_id: "rid-shared".into(),
+        bt_id: "room-1".into(),
+        task_id: "task-of-room-1".into(),
+    };
+    world
+        .store
+        .owners
+        .lock()
+        .unwrap()
+        .insert((kind.id(), "rid-shared".into()), owner);
+    world.transport.answer(kind.accepted("rid-shared"));
+    let error = world.start(&kind.body("room-2")).await.unwrap_err();
+    assert_eq!(errors::code(&error), "STREAM_HELD");
+    assert_eq!(errors::body(&error)["error"]["btId"], "room-1");
+    assert!(world.store.tasks.lock().unwrap().current("room-2").is_none());
+    world.transport.answer(Kind::duplicate_of("rid-shared"));
+    let error = world.start(&kind.body("room-3")).await.unwrap_err();
+    assert_eq!(errors::code(&error), "STREAM_HELD", "a duplicate of it too");
+    assert!(world.sent_stops().is_empty());
+}
+
+/// A provider that, while it starts a task, sees streamguard's task given
+/// up (the watchdog failing it): the start's answer comes too late.
+struct GivenUpMeanwhile {
+    store: streamguard_core::memory::MemoryStore,
+}
+
+impl streamguard_core::providers::transport::Transport for GivenUpMeanwhile {
+    fn post_json<'a>(
+        &'a self,
+        _url: String,
+        _body: Vec<u8>,
+        _timeout: std::time::Duration,
+    ) -> streamguard_core::ports::BoxFuture<
+        'a,
+        Result<streamguard_core::providers::transport::Answer, streamguard_core::ports::ProviderError>,
+    > {
+        Box::pin(async move {
+            self.store.tasks.lock().unwrap().current_mut("room-1").unwrap().status = TaskStatus::Failed;
+            Ok(streamguard_core::providers::transport::Answer {
+                status: 200,
+                body: Kind::DeepCleer.accepted("rid-orphan").to_string().into(),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_provider_task_accepted_for_a_task_given_up_meanwhile_is_stopped() {
+    let kind = Kind::DeepCleer;
+    let world = World::new(kind).await;
+    let sdk = aws_config::SdkConfig::builder().build();
+    let secrets = streamguard_core::init::Secrets::new(&sdk);
+    let late = std::sync::Arc::new(GivenUpMeanwhile {
+        store: world.store.clone(),
+    });
+    let starter = streamguard_core::domain::Starter {
+        store: world.store.clone(),
+        clock: world.clock.clone(),
+        providers: streamguard_core::providers::starts(&crate::world::environment(kind, &BOTH), &secrets, late)
+            .await
+            .unwrap(),
+        callbacks: world.starter.callbacks.clone(),
+        policy: world.starter.policy.clone(),
+    };
+    let error = starter
+        .start(&kind.body("room-1").to_string(), Some(crate::world::BASE))
+        .await
+        .unwrap_err();
+    assert_eq!(errors::code(&error), "CONFLICT", "{error}");
+    assert_eq!(
+        world.stored("room-1").status,
+        TaskStatus::Failed,
+        "not moved back to ACTIVE"
+    );
+    // The provider task runs for no task: the watchdog stops it.
+    world.transport.answer(kind.stopped());
+    assert_eq!(world.watchdog.run().await.unwrap().strays_stopped, 1);
+    assert!(world.sent_stops()[0].body.to_string().contains("rid-orphan"));
+    // And the btId is free.
+    world.transport.answer(kind.accepted("rid-2"));
+    assert!(world.start(&kind.body("room-1")).await.unwrap().created);
+}
+
+#[tokio::test]
+async fn closing_by_provider_task_id_stops_it_even_when_the_table_thinks_it_closed() {
+    let kind = Kind::DeepCleer;
+    let world = World::new(kind).await;
+    world.active("room-1", "rid-1").await;
+    world.store.tasks.lock().unwrap().current_mut("room-1").unwrap().status = TaskStatus::Closed;
+    world.transport.answer(kind.stopped());
+    let closed = world
+        .closer
+        .close_request("rid-1", streamguard_core::domain::provider::Media::Audio, None)
+        .await
+        .unwrap();
+    assert!(
+        closed.provider_called,
+        "a close let go unconfirmed can be finished by hand"
+    );
+    assert_eq!(world.sent_stops().len(), 1);
+    // A provider that no longer has it: done all the same.
+    world.transport.answer(kind.refused(1902));
+    let again = world
+        .closer
+        .close_request("rid-1", streamguard_core::domain::provider::Media::Audio, None)
+        .await
+        .unwrap();
+    assert!(again.provider_called);
+}
+
+#[tokio::test]
+async fn a_deepcleer_result_with_an_odd_code_is_still_published() {
+    let kind = Kind::DeepCleer;
+    let world = World::new(kind).await;
+    let task = world.active("room-1", "rid-1").await;
+    let mut body = kind.segment("rid-1", 3, "REJECT", world.now());
+    body["code"] = json!(1903);
+    assert_eq!(world.deliver(&task, &body).await.unwrap(), Outcome::Published);
+}

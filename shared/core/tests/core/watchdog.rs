@@ -242,3 +242,74 @@ async fn the_watchdog_reads_every_page_and_a_failing_finding_does_not_stop_the_r
     );
     assert!(open.await.unwrap().items.is_empty());
 }
+
+#[tokio::test]
+async fn a_take_over_that_renewed_a_start_wins_over_the_watchdog_s_snapshot() {
+    for kind in BOTH {
+        let world = World::new(kind).await;
+        no_answer_to_the_start(&world);
+        world.start(&kind.body("room-1")).await.unwrap_err();
+        // What the watchdog read from the index: the start left behind.
+        let snapshot = world.stored("room-1");
+        world.clock.advance(Duration::from_secs(3600));
+        // A take-over renews its lease before the watchdog acts on what it read.
+        world
+            .store
+            .tasks
+            .lock()
+            .unwrap()
+            .current_mut("room-1")
+            .unwrap()
+            .starting_expires_at = Some(world.now() + Duration::from_secs(30));
+        let failed = world
+            .store
+            .fail(
+                &snapshot,
+                "abandoned",
+                Some(world.now() - Duration::from_secs(600)),
+                world.now(),
+                world.now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(failed, None, "{kind:?}: the renewed start is not failed");
+        assert_eq!(world.stored("room-1").status, TaskStatus::Starting);
+    }
+}
+
+#[tokio::test]
+async fn an_end_that_arrived_is_never_replaced_by_the_guess_that_none_came() {
+    let kind = Kind::DeepCleer;
+    let world = World::new(kind).await;
+    let task = world.active("room-1", "rid-1").await;
+    world.transport.answer(kind.stopped());
+    world.closer.close_stream("room-1").await.unwrap();
+    world.clock.advance(Duration::from_secs(601));
+    // The end arrives late, after the grace period but before the run.
+    world.deliver(&task, &kind.end("rid-1", world.now())).await.unwrap();
+    let report = world.watchdog.run().await.unwrap();
+    assert_eq!(report.ended, 0);
+    let kinds: Vec<String> = events(&world).iter().map(|event| event.event_id.clone()).collect();
+    assert_eq!(kinds.len(), 1, "only the real end: {kinds:?}");
+    assert_eq!(world.stored("room-1").end_code, Some(3005));
+}
+
+#[tokio::test]
+async fn a_task_whose_provider_is_no_longer_configured_is_let_go_in_time() {
+    // Started on Zego; the deployment then loses Zego's credentials.
+    let world = World::with(Kind::DeepCleer, Default::default(), &BOTH).await;
+    let mut zego = Kind::Zego.body("room-z");
+    zego["provider"] = "zego".into();
+    world.transport.answer(Kind::Zego.accepted("zid-1"));
+    world.start(&zego).await.unwrap();
+    let mut world = world;
+    let only_deepcleer = World::with(Kind::DeepCleer, Default::default(), &[Kind::DeepCleer]).await;
+    world.watchdog.providers = only_deepcleer.watchdog.providers;
+    world.clock.advance(Duration::from_secs(86_400));
+    let report = world.watchdog.run().await.unwrap();
+    assert_eq!(report.failures, 1, "{report:?}");
+    world.clock.advance(Duration::from_secs(3600));
+    let report = world.watchdog.run().await.unwrap();
+    assert_eq!(report.closes_given_up, 1, "{report:?}");
+    assert_eq!(world.stored("room-z").status, TaskStatus::Closed, "the btId is free");
+}

@@ -49,7 +49,7 @@ pub struct World {
 
 /// The environment of a deployment with `configured` providers' credentials
 /// (their local-run values), `default` the deployment's provider.
-fn environment(default: Kind, configured: &[Kind]) -> Env {
+pub fn environment(default: Kind, configured: &[Kind]) -> Env {
     let mut pairs = vec![
         ("PROVIDER", default.id().as_str().to_owned()),
         ("DEEPCLEER_BASE_URL", "https://deepcleer.test".to_owned()),

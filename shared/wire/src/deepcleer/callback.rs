@@ -48,19 +48,21 @@ pub enum CallbackKind<'a> {
     Segment(&'a AudioDetail),
     /// The stream ended.
     StreamEnd(Option<&'a StreamEndInfo>),
-    /// A segment callback without a result: `code` is not 1100 or `audioDetail` is absent.
+    /// A segment callback without a result (`audioDetail` is absent), with its `code`.
     Failed(Option<ResponseCode>),
 }
 
 impl Callback {
-    /// Classifies the callback by `statCode`, then by the presence of a result.
+    /// Classifies the callback by `statCode`, then by the presence of a
+    /// result: a result is a result whatever `code` says (fail safe: a
+    /// violation is never dropped for an odd code).
     pub fn kind(&self) -> CallbackKind<'_> {
         if self.stat_code == Some(1) {
             return CallbackKind::StreamEnd(self.aux_info.as_ref());
         }
-        match (&self.code, &self.audio_detail) {
-            (None | Some(ResponseCode::Success), Some(detail)) => CallbackKind::Segment(detail),
-            (code, _) => CallbackKind::Failed(*code),
+        match &self.audio_detail {
+            Some(detail) => CallbackKind::Segment(detail),
+            None => CallbackKind::Failed(self.code),
         }
     }
 
