@@ -89,7 +89,7 @@ impl Scenario {
         let rule = self.segments.iter().find(|rule| {
             rule.bt_id.as_deref().is_none_or(|id| id == stream)
                 && rule.segment.is_none_or(|n| n == index)
-                && rule.every.is_none_or(|every| every > 0 && index % every == 0)
+                && rule.every.is_none_or(|every| every > 0 && index.is_multiple_of(every))
         });
         let default_text = format!("segment {index} of {stream}");
         match rule {

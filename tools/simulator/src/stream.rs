@@ -72,7 +72,8 @@ impl Options {
     /// Whether segment `index` (1-based) is reviewed: with step 1 the odd
     /// ones, with step 2 one of every three, and so on.
     pub fn reviews(&self, index: u64) -> bool {
-        self.audio_detect_step.is_none_or(|step| (index - 1) % (step + 1) == 0)
+        self.audio_detect_step
+            .is_none_or(|step| (index - 1).is_multiple_of(step + 1))
     }
 }
 
