@@ -2,10 +2,12 @@
 //!
 //! It receives batches from the SQS FIFO queue, parses each message with the
 //! wire crate's [`QueueEvent`], and acts on it; here it only logs each REJECT
-//! with its btId. A message it cannot handle is reported back as a batch
-//! item failure (`ReportBatchItemFailures`), so SQS redelivers that message
-//! (and, FIFO, the ones after it in its stream's group) and, after five
-//! receives, moves it to the dead-letter queue; the rest of the batch is done.
+//! with its btId. Order matters on a FIFO queue (a stream's events in the
+//! order they happened), so it follows AWS's rule for FIFO partial batches:
+//! at the first message it cannot handle it stops, and reports that message
+//! and every later one as batch item failures (`ReportBatchItemFailures`).
+//! SQS redelivers them in order; a message that keeps failing moves to the
+//! dead-letter queue after five receives, and the stream moves on.
 //!
 //! Consumers should be idempotent on `eventId`: the same event can arrive
 //! twice in rare cases (see the README).
@@ -23,10 +25,12 @@ pub const ACTIONS: &[&str] = &[
     "sqs:ReceiveMessage",
 ];
 
-/// Handles one batch; returns the messages that failed.
+/// Handles one batch, in order; returns the first message that failed and
+/// every message after it, none of which was acted on.
 pub fn handle(batch: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    for message in batch.records {
+    let mut records = batch.records.into_iter();
+    for message in records.by_ref() {
         let id = message.message_id.clone().unwrap_or_default();
         let outcome = message
             .body
@@ -35,13 +39,21 @@ pub fn handle(batch: SqsEvent) -> SqsBatchResponse {
             .and_then(|body| serde_json::from_str::<QueueEvent>(body).map_err(|error| error.to_string()))
             .and_then(|event| act(&event));
         if let Err(problem) = outcome {
-            tracing::error!(message_id = %id, %problem, "message not handled; SQS will redeliver it");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
+            tracing::error!(message_id = %id, %problem, "message not handled; it and the rest of the batch will be redelivered");
+            response.batch_item_failures.push(failure(id));
+            break;
         }
     }
     response
+        .batch_item_failures
+        .extend(records.map(|message| failure(message.message_id.unwrap_or_default())));
+    response
+}
+
+fn failure(id: String) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = id;
+    failure
 }
 
 /// What to do with one event: replace with your own (mute the speaker, end
@@ -95,7 +107,7 @@ mod tests {
     }
 
     #[test]
-    fn good_messages_are_handled_and_bad_ones_reported() {
+    fn the_first_failure_and_everything_after_it_are_reported_in_order() {
         let event = serde_json::json!({
             "schemaVersion": 1, "eventId": "deepcleer:abc_3", "provider": "deepcleer", "btId": "room-1",
             "requestId": "abc", "taskKnown": true, "receivedAt": "2026-11-21T06:00:00Z", "passThrough": null,
@@ -109,13 +121,17 @@ mod tests {
             message("m1", &event.to_string()),
             message("m2", "not json"),
             message("m3", &event.to_string()),
+            message("m4", &event.to_string()),
         ];
-        let response = handle(batch);
+        let response = handle(batch.clone());
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
             .map(|f| f.item_identifier.as_str())
             .collect();
-        assert_eq!(failed, ["m2"]);
+        assert_eq!(failed, ["m2", "m3", "m4"], "FIFO: nothing after a failure is acted on");
+
+        batch.records.remove(1);
+        assert!(handle(batch).batch_item_failures.is_empty());
     }
 }
