@@ -31,6 +31,8 @@ pub const CALLBACK_KEY: &str = "e2e-callback-token-key-0123456789";
 pub const ZEGO_APP_ID: u32 = 12345;
 pub const ZEGO_SERVER_SECRET: &str = "9193cc662a4c0ec135ec71fb57194b38";
 pub const ZEGO_CALLBACK_SECRET: &str = "e2e-zego-callback-secret";
+/// How long the tokens a test signs itself stay valid.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// Generous for slow CI machines; a passing test never waits this long.
 pub const WAIT: Duration = Duration::from_secs(60);
 /// HTTP timeout of the test client: longer than any server-side wait (`WAIT`).
@@ -335,11 +337,12 @@ impl Stack {
 
     /// The same, for a given provider.
     pub fn token_for(&self, provider: ProviderId, bt_id: &str, task_id: &str) -> String {
-        self.key.sign(&streamguard_core::domain::TaskRef {
+        let task = streamguard_core::domain::TaskRef {
             provider,
             bt_id: bt_id.to_owned(),
             task_id: task_id.to_owned(),
-        })
+        };
+        self.key.sign(&task, time::OffsetDateTime::now_utc() + TOKEN_LIFETIME)
     }
 
     /// How many items the table holds under a btId (tasks and event records).

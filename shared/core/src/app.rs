@@ -4,12 +4,12 @@
 
 use crate::aws::dynamo::DynamoStore;
 use crate::aws::sqs::SqsQueue;
-use crate::config::{self, Env};
+use crate::config::{self, Env, SecretSource};
 use crate::domain::callback::CallbackHandler;
 use crate::domain::close::Closer;
 use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
 use crate::domain::start::{CallbackUrls, Starter};
-use crate::domain::{CallbackKey, Watchdog};
+use crate::domain::{CallbackKey, CallbackKeys, Watchdog};
 use crate::functions::Function;
 use crate::https;
 use crate::init::{InitError, Secrets};
@@ -129,9 +129,22 @@ pub fn aws_config_loader() -> aws_config::ConfigLoader {
 }
 
 async fn callback_key(env: &Env, secrets: &Secrets<'_>) -> Result<CallbackKey, InitError> {
-    let secret = secrets.resolve(&config::callback_key(env)?).await?;
+    key_from(secrets, &config::callback_key(env)?, "callback-token key").await
+}
+
+/// The current key and, during a rotation, the previous one (callback only).
+async fn callback_keys(env: &Env, secrets: &Secrets<'_>) -> Result<CallbackKeys, InitError> {
+    let previous = match config::previous_callback_key(env) {
+        Some(source) => Some(key_from(secrets, &source, "previous callback-token key").await?),
+        None => None,
+    };
+    Ok(CallbackKeys::new(callback_key(env, secrets).await?, previous))
+}
+
+async fn key_from(secrets: &Secrets<'_>, source: &SecretSource, name: &str) -> Result<CallbackKey, InitError> {
+    let secret = secrets.resolve(source).await?;
     CallbackKey::new(secret.expose().as_bytes(), providers::REGISTERED).map_err(|problem| InitError::Secret {
-        name: "callback-token key".into(),
+        name: name.into(),
         problem: problem.into(),
     })
 }
@@ -194,7 +207,7 @@ pub async fn callback_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<
     let secrets = Secrets::new(sdk);
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config::queue_url(env)?);
     let readers = providers::readers(env, &secrets).await?;
-    let key = callback_key(env, &secrets).await?;
+    let keys = callback_keys(env, &secrets).await?;
     let policy = CallbackPolicy::from_env(env)?;
     let store = store(env, sdk)?;
     // Two hosts, two connections, opened side by side.
@@ -202,7 +215,7 @@ pub async fn callback_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<
         tokio::join!(store.warm_up(), queue.warm_up());
     })
     .await;
-    Ok(CallbackHandler::new(store, queue, SystemClock, readers, key, policy))
+    Ok(CallbackHandler::new(store, queue, SystemClock, readers, keys, policy))
 }
 
 /// The service of the `watchdog` function, on `clock`.

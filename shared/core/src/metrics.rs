@@ -10,6 +10,7 @@
 //! | `EventsPublished` | Count | callback |
 //! | `DuplicatesSuppressed` | Count | callback |
 //! | `ForgedCallbacks` | Count | callback (401) |
+//! | `CallbacksOnPreviousKey` | Count | callback: tokens signed by the previous key (a key rotation is complete once none comes) |
 //! | `CallbackRejected` | Count | callback (any 4xx, by `Status`: a delivery the provider may give up on) |
 //! | `CallbackErrors` | Count | callback (any 5xx: the provider will retry) |
 //! | `ProviderErrors` | Count | start, close, watchdog: every failed provider call (`Provider`; `Code`: the provider's code, TIMEOUT, UNAVAILABLE) |

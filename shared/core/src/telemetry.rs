@@ -1,13 +1,26 @@
 //! Structured JSON logs with `tracing`, configured once per process.
 //! `LOG_LEVEL` (or `RUST_LOG`) sets the filter; the default is `info`.
 //! Secrets never reach a log line: they are held in types whose `Debug`
-//! redacts them, and no request or callback body is logged.
+//! redacts them, and no request or callback body is logged. Other crates'
+//! logs are capped at `info` whatever the filter says: at `debug` and
+//! `trace` the Lambda runtime logs whole events (tokens in paths, DeepCleer's
+//! echo of the accessKey) and the AWS SDK whole responses (SSM's decrypted
+//! parameters), which no setting may turn into log lines.
 
 use crate::config::Env;
 use crate::config::variables::{LOG_LEVEL, RUST_LOG};
-use tracing::Level;
-use tracing_subscriber::filter::Targets;
+use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::prelude::*;
+
+/// The most verbose level another crate's logs are kept at.
+const OTHER_CRATES_MOST: Level = Level::INFO;
+
+/// Whether a log line passes the cap: this project's at any level, another
+/// crate's at [`OTHER_CRATES_MOST`] or less verbose.
+pub fn within_cap(metadata: &Metadata<'_>) -> bool {
+    metadata.target().starts_with("streamguard") || *metadata.level() <= OTHER_CRATES_MOST
+}
 
 /// Installs the JSON subscriber; call once at cold start. The filter is
 /// `tracing_subscriber`'s `Targets` syntax (`info`, `warn,streamguard=debug`):
@@ -32,7 +45,7 @@ pub fn init() {
                 .with_current_span(false)
                 .without_time()
                 .with_target(false)
-                .with_filter(filter),
+                .with_filter(filter.and(filter_fn(within_cap))),
         )
         .try_init();
     if let (Ok(()), Some(error)) = (installed, problem) {

@@ -109,11 +109,23 @@ async fn a_forged_callback_is_401_and_writes_nothing() {
     let forged_tokens = [
         "no-token".to_owned(),
         format!("{}x", &genuine[..genuine.len() - 1]),
-        other_key.sign(&streamguard_core::domain::TaskRef {
-            provider: streamguard_core::providers::deepcleer::ID,
-            bt_id: "room-1".into(),
-            task_id: task["taskId"].as_str().unwrap().into(),
-        }),
+        other_key.sign(
+            &streamguard_core::domain::TaskRef {
+                provider: streamguard_core::providers::deepcleer::ID,
+                bt_id: "room-1".into(),
+                task_id: task["taskId"].as_str().unwrap().into(),
+            },
+            time::OffsetDateTime::now_utc() + e2e::TOKEN_LIFETIME,
+        ),
+        // Genuine, but expired.
+        stack.key.sign(
+            &streamguard_core::domain::TaskRef {
+                provider: streamguard_core::providers::deepcleer::ID,
+                bt_id: "room-1".into(),
+                task_id: task["taskId"].as_str().unwrap().into(),
+            },
+            time::OffsetDateTime::now_utc() - std::time::Duration::from_secs(1),
+        ),
     ];
     for token in forged_tokens {
         let response = stack
@@ -289,4 +301,66 @@ async fn sqs_down_during_callbacks_then_exactly_one_event_each() {
 async fn a_record_write_failing_after_the_send_does_not_duplicate_the_event() {
     // The half-done case: the message went out, remembering it failed.
     outage_then_recovery("DynamoDB_20120810.PutItem").await;
+}
+
+/// The key a rotation moves to (the stack's `CALLBACK_KEY` is the one it moves from).
+const NEW_KEY: &str = "e2e-rotated-callback-token-key-42";
+
+#[tokio::test]
+async fn a_key_rotation_loses_no_callback_and_then_retires_the_old_key() {
+    let reject = |task: &Value, n: u32| {
+        json!({"requestId": format!("{}_{n}", task["requestId"].as_str().unwrap()), "btId": "room-1",
+               "code": 1100, "audioDetail": {"riskLevel": "REJECT"}})
+    };
+    let post = |stack: &Stack, token: String, body: Value| {
+        let http = stack.http.clone();
+        let url = format!("{}/callbacks/{token}", stack.api);
+        async move { http.post(url).json(&body).send().await.unwrap().status().as_u16() }
+    };
+    // Before: a task whose callback URL the old key signed.
+    let before = stack().await;
+    let task = started(&before, "room-1").await;
+    let old_token = before.token("room-1", task["taskId"].as_str().unwrap());
+
+    // During: the new key signs, the old one still verifies.
+    let during = stack_with(Options {
+        env: vec![
+            ("CALLBACK_TOKEN_KEY", NEW_KEY.into()),
+            ("CALLBACK_TOKEN_PREVIOUS_KEY", e2e::CALLBACK_KEY.into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let moved = started(&during, "room-2").await;
+    assert_eq!(
+        post(&during, old_token.clone(), reject(&task, 1)).await,
+        200,
+        "the old key's token"
+    );
+    let new_key =
+        streamguard_core::domain::CallbackKey::new(NEW_KEY.as_bytes(), streamguard_core::providers::REGISTERED)
+            .unwrap();
+    let new_token = new_key.sign(
+        &streamguard_core::domain::TaskRef {
+            provider: streamguard_core::providers::deepcleer::ID,
+            bt_id: "room-2".into(),
+            task_id: moved["taskId"].as_str().unwrap().into(),
+        },
+        time::OffsetDateTime::now_utc() + e2e::TOKEN_LIFETIME,
+    );
+    assert_eq!(
+        post(&during, new_token.clone(), reject(&moved, 1)).await,
+        200,
+        "the new key's token"
+    );
+    assert_eq!(during.drain().await.len(), 2, "both published");
+
+    // After: the old key is gone; its tokens are refused, the new key's are not.
+    let after = stack_with(Options {
+        env: vec![("CALLBACK_TOKEN_KEY", NEW_KEY.into())],
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(post(&after, old_token, reject(&task, 2)).await, 401);
+    assert_eq!(post(&after, new_token, reject(&moved, 2)).await, 200);
 }

@@ -152,7 +152,7 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
     let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let api = format!("http://{}", api_listener.local_addr().unwrap());
     let runtime_port = unclaimed_port();
-    let _runtime = start_runtime(
+    let runtime = start_runtime(
         runtime_port,
         &[
             ("TABLE_NAME", provisioned.table_name.clone()),
@@ -163,6 +163,8 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
             ("CALLBACK_BASE_URL", api.clone()),
             ("DEFAULT_APP_ID", "default".into()),
             ("DEFAULT_EVENT_ID", "liveAudio".into()),
+            // The most verbose level the template allows: still no secret may reach the logs.
+            ("LOG_LEVEL", "trace".into()),
         ],
     );
     let router = devserver::lambda_runtime(format!("http://127.0.0.1:{runtime_port}"));
@@ -174,7 +176,7 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
         .unwrap();
 
     let body = json!({"type": "POLITY", "data": {"tokenId": "u1", "btId": "room-lr", "streamType": "AGORA",
-                      "agoraParam": {"appId": "agora-app", "channel": "lr"}}});
+                      "agoraParam": {"appId": "agora-app", "channel": "lr", "token": RTC_TOKEN, "uid": 7}}});
     let response = http.post(format!("{api}/streams")).json(&body).send().await.unwrap();
     let (status, answer) = (response.status(), response.text().await.unwrap());
     assert_eq!(status, 201, "the start answered {answer}");
@@ -222,4 +224,28 @@ async fn the_functions_work_behind_the_lambda_runtime_interface() {
         .unwrap();
     assert_eq!(stored["status"], "ENDED");
     assert_eq!(stored["rejectCount"], 1);
+
+    // What the functions logged at trace, the start's body, the callbacks
+    // (with DeepCleer's echo of the accessKey) and the SDK's traffic included.
+    let delivered = control
+        .wait_items("deliveries", "btId=room-lr&kind=segment", 1, WAIT)
+        .await
+        .expect("a delivery");
+    let target = delivered[0]["target"].as_str().unwrap().to_owned();
+    let token = target.rsplit('/').next().unwrap().to_owned();
+    assert!(token.starts_with("v2."), "{target}");
+    let log = runtime.log.lock().unwrap().clone();
+    let functions_log: Vec<&String> = log.iter().filter(|line| line.contains("\"level\"")).collect();
+    assert!(!functions_log.is_empty(), "the functions' log was captured");
+    for (name, secret) in [
+        ("the accessKey", ACCESS_KEY),
+        ("the callback-token key", CALLBACK_KEY),
+        ("the RTC token", RTC_TOKEN),
+        ("a callback token", token.as_str()),
+    ] {
+        let leaked: Vec<&&String> = functions_log.iter().filter(|line| line.contains(secret)).collect();
+        assert!(leaked.is_empty(), "{name} is in the functions' log: {leaked:?}");
+    }
 }
+
+const RTC_TOKEN: &str = "agora-rtc-token-secret-0042";

@@ -14,7 +14,7 @@ use streamguard_core::providers::deepcleer::{self, DeepCleerCallbacks};
 /// build and serialise the event, as the callback function does. Returns the
 /// event's size so nothing is optimised away.
 pub fn callback_work(key: &CallbackKey, token: &str, body: &str, now: time::OffsetDateTime) -> usize {
-    let task = key.verify(token).expect("a valid token");
+    let task = key.verify(token, now).expect("a valid token");
     match DeepCleerCallbacks.read(body.as_bytes(), now).expect("a callback") {
         Reading::Segment(segment) => {
             let context = TaskContext {
@@ -40,15 +40,18 @@ pub fn floor(body: &str) -> usize {
 /// The callback-token key of the benchmark (the functions get it as `CALLBACK_TOKEN_KEY`).
 pub const CALLBACK_TOKEN_KEY: &str = "bench-callback-token-key-0123456789";
 
-/// A key and a token for the benchmark.
+/// A key and a token for the benchmark, valid for a day.
 pub fn key_and_token() -> (CallbackKey, String) {
     let key =
         CallbackKey::new(CALLBACK_TOKEN_KEY.as_bytes(), streamguard_core::providers::REGISTERED).expect("long enough");
-    let token = key.sign(&TaskRef {
-        provider: deepcleer::ID,
-        bt_id: "1637847086612".into(),
-        task_id: "9f58178ba8034902c6028c728bc6f6e4".into(),
-    });
+    let token = key.sign(
+        &TaskRef {
+            provider: deepcleer::ID,
+            bt_id: "1637847086612".into(),
+            task_id: "9f58178ba8034902c6028c728bc6f6e4".into(),
+        },
+        time::OffsetDateTime::now_utc() + std::time::Duration::from_secs(86_400),
+    );
     (key, token)
 }
 

@@ -136,9 +136,6 @@ async fn forward(State(target): State<Arc<(reqwest::Client, String)>>, request: 
             outgoing = outgoing.header(name, value);
         }
     }
-    if let Some(host) = parts.headers.get("host") {
-        outgoing = outgoing.header("x-forwarded-host", host);
-    }
     match outgoing.send().await {
         Ok(answer) => {
             let status = answer.status();

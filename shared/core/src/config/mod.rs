@@ -159,6 +159,11 @@ pub fn queue_url(env: &Env) -> Result<String, ConfigError> {
     env.required(&QUEUE_URL)
 }
 
+/// The previous callback-token key's source, during a key rotation.
+pub fn previous_callback_key(env: &Env) -> Option<SecretSource> {
+    env.secret(&CALLBACK_TOKEN_PREVIOUS_KEY_PARAMETER, &CALLBACK_TOKEN_PREVIOUS_KEY)
+}
+
 /// The callback-token key's source.
 pub fn callback_key(env: &Env) -> Result<SecretSource, ConfigError> {
     env.secret(&CALLBACK_TOKEN_KEY_PARAMETER, &CALLBACK_TOKEN_KEY)
@@ -182,12 +187,24 @@ fn retention(env: &Env) -> Result<Duration, ConfigError> {
     ))
 }
 
+/// How long after the longest stream a callback token stays valid: the
+/// provider's retries of the last callbacks, and the stream end after a close.
+pub const TOKEN_MARGIN: Duration = Duration::from_secs(24 * 3600);
+/// A token's lifetime when no maximum stream length is set (`MAX_STREAM_SECS` 0).
+pub const TOKEN_LIFETIME_UNLIMITED: Duration = Duration::from_secs(30 * 24 * 3600);
+
 impl StartPolicy {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let max_stream = env.seconds(&MAX_STREAM_SECS)?;
         Ok(StartPolicy {
             attempts: env.attempts(&START_ATTEMPTS)?,
             starting_lease: env.seconds(&STARTING_LEASE_SECS)?,
             retention: retention(env)?,
+            token_lifetime: if max_stream.is_zero() {
+                TOKEN_LIFETIME_UNLIMITED
+            } else {
+                max_stream + TOKEN_MARGIN
+            },
         })
     }
 }
@@ -257,8 +274,11 @@ mod tests {
                 attempts: 2,
                 starting_lease: Duration::from_secs(30),
                 retention: week,
+                token_lifetime: Duration::from_secs(86_400) + TOKEN_MARGIN,
             }
         );
+        let unlimited = StartPolicy::from_env(&Env::from_pairs([("MAX_STREAM_SECS", "0")])).unwrap();
+        assert_eq!(unlimited.token_lifetime, TOKEN_LIFETIME_UNLIMITED);
         assert_eq!(ClosePolicy::default().attempts, 3);
         let callback = CallbackPolicy::default();
         assert_eq!(callback.published_levels, vec![RiskLevel::Reject]);

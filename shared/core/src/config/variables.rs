@@ -42,7 +42,9 @@ variables! {
     QUEUE_URL: &[Callback, Watchdog], None, "the SQS queue events go to (required by callback and watchdog); FIFO when it ends in `.fifo`";
     CALLBACK_TOKEN_KEY_PARAMETER: &[Start, Callback], None, "SSM SecureString holding the key that signs callback tokens (at least 16 bytes); this or `CALLBACK_TOKEN_KEY` is required";
     CALLBACK_TOKEN_KEY: LOCAL, None, "the callback-token key itself (local runs)";
-    CALLBACK_BASE_URL: &[Start], None, "public base URL of the callback route; derived from the request's host when unset";
+    CALLBACK_TOKEN_PREVIOUS_KEY_PARAMETER: &[Callback], None, "SSM SecureString holding the previous callback-token key, during a key rotation: tokens it signed still verify (see the README's rotation procedure)";
+    CALLBACK_TOKEN_PREVIOUS_KEY: LOCAL, None, "the previous callback-token key itself (local runs)";
+    CALLBACK_BASE_URL: &[Start], None, "public base URL of the callback route; when unset, `https://` and the API's own domain as API Gateway reports it (never a request header)";
     PROVIDER: CONTROL, Some("deepcleer"), "the deployment's provider (`deepcleer` or `zego`); a start may name another, a close by provider task id uses it";
     PROVIDER_START_TIMEOUT_MS: &[Start], Some("5000"), "how long a provider's start may take (DeepCleer recommends 5 s)";
     PROVIDER_CLOSE_TIMEOUT_MS: STOPS, Some("1000"), "how long a provider's stop may take (DeepCleer recommends 1 s for audio)";
@@ -53,7 +55,7 @@ variables! {
     EVENT_RETENTION_DAYS: &[Start, Close, Callback, Watchdog], Some("7"), "how long published-event records (for deduplication) and finished tasks are kept";
     PROGRESS_INTERVAL_SECS: &[Callback], Some("60"), "at most one progress write per task per interval and instance (keep it well under `STALE_AFTER_SECS`)";
     STALE_AFTER_SECS: &[Watchdog], Some("180"), "an ACTIVE task that calls back for every segment and is silent this long gets a `streamStale` event";
-    MAX_STREAM_SECS: &[Watchdog], Some("86400"), "a task open longer than this is closed (`MAX_DURATION`) with a `streamClosed` event; 0 turns it off";
+    MAX_STREAM_SECS: &[Start, Watchdog], Some("86400"), "a task open longer than this is closed (`MAX_DURATION`) with a `streamClosed` event; 0 turns it off. Callback tokens expire a day after it (30 days when off)";
     GRACE_SECS: &[Watchdog], Some("600"), "how long the watchdog waits for what should have come: the end after a close (then `END_NOT_RECEIVED`), a retry of a start whose lease ended (then FAILED)";
     CLOSE_RETRY_SECS: &[Watchdog], Some("3600"), "how long the watchdog retries a close (or a stray's stop) that fails before letting the task go";
     DEEPCLEER_CLUSTER: CONTROL, Some("silicon-valley"), "DeepCleer's audio cluster: `silicon-valley` or `singapore`";
@@ -69,7 +71,7 @@ variables! {
     ZEGO_API_SECRET_PARAMETER: CONTROL, None, "SSM SecureString `{\"appId\": 123, \"serverSecret\": \"…\"}`; Zego starts and stops are off without it (or the two below)";
     ZEGO_APP_ID: LOCAL, None, "Zego's AppId (local runs, with `ZEGO_SERVER_SECRET`)";
     ZEGO_SERVER_SECRET: LOCAL, None, "Zego's ServerSecret (local runs)";
-    ZEGO_CALLBACK_SECRET_PARAMETER: &[Callback], None, "SSM SecureString holding Zego's callback secret; Zego callbacks are refused without it (or `ZEGO_CALLBACK_SECRET`)";
+    ZEGO_CALLBACK_SECRET_PARAMETER: &[Start, Callback], None, "SSM SecureString holding Zego's callback secret; Zego callbacks are refused without it (or `ZEGO_CALLBACK_SECRET`), and start refuses to run Zego starts without it (it reads only the name)";
     ZEGO_CALLBACK_SECRET: LOCAL, None, "Zego's callback secret itself (local runs)";
     ZEGO_DEFAULT_EVENT_ID: &[Start], Some("audio_room"), "Zego `EventId` when the start's `eventId` is not one of Zego's";
     LOG_LEVEL: ALL, Some("info"), "log filter: a level, or per-target levels (`warn,streamguard_core=debug`)";

@@ -29,7 +29,7 @@ use super::progress::ProgressGate;
 use super::provider::{ReadError, Reading};
 use super::publish::{self, Publication};
 use super::task::{Stray, StreamEnd, Task};
-use super::token::{CallbackKey, TaskRef};
+use super::token::{CallbackKeys, TaskRef, Verified};
 use crate::ports::{Clock, EventQueue, Progress, Readers, StoreError, TaskStore};
 
 /// What a callback amounted to (for logs, metrics and tests).
@@ -52,31 +52,35 @@ pub struct CallbackHandler<S, Q, C> {
     pub queue: Q,
     pub clock: C,
     pub readers: Readers,
-    pub key: CallbackKey,
+    pub keys: CallbackKeys,
     pub policy: CallbackPolicy,
     progress: ProgressGate,
 }
 
 impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
-    pub fn new(store: S, queue: Q, clock: C, readers: Readers, key: CallbackKey, policy: CallbackPolicy) -> Self {
+    pub fn new(store: S, queue: Q, clock: C, readers: Readers, keys: CallbackKeys, policy: CallbackPolicy) -> Self {
         let progress = ProgressGate::new(policy.progress_interval);
         CallbackHandler {
             store,
             queue,
             clock,
             readers,
-            key,
+            keys,
             policy,
             progress,
         }
     }
 
     /// Verifies the token; the only work done before it passes is one HMAC.
-    pub fn authenticate(&self, token: &str) -> Result<TaskRef, Error> {
-        self.key.verify(token).map_err(|error| {
+    pub fn authenticate(&self, token: &str) -> Result<Verified, Error> {
+        let verified = self.keys.verify(token, self.clock.now()).map_err(|error| {
             tracing::warn!(%error, "callback refused");
             Error::Unauthorized
-        })
+        })?;
+        if verified.by_previous_key {
+            tracing::info!(bt_id = %verified.task.bt_id, "a callback token of the previous key");
+        }
+        Ok(verified)
     }
 
     /// `POST /callbacks/{token}`: the token names the provider that was given the URL.

@@ -30,7 +30,7 @@ pub use error::Error;
 pub use provider::ProviderId;
 pub use start::Starter;
 pub use task::{Task, TaskStatus};
-pub use token::{CallbackKey, TaskRef};
+pub use token::{CallbackKey, CallbackKeys, TaskRef, Verified};
 pub use watchdog::Watchdog;
 
 /// A secret string: never printed by `Debug`.

@@ -15,6 +15,9 @@ pub struct StartPolicy {
     pub starting_lease: Duration,
     /// How long finished tasks and published-event records are kept.
     pub retention: Duration,
+    /// How long a callback token is valid: the longest stream the deployment
+    /// lets run, and a margin for the provider's last deliveries.
+    pub token_lifetime: Duration,
 }
 
 /// How closes behave.

@@ -64,9 +64,13 @@ impl CallbackUrls {
         })
     }
 
-    /// `<base>/callbacks/<token>` for a task.
-    pub fn for_task(&self, base: &str, task: &TaskRef) -> String {
-        format!("{}/callbacks/{}", base.trim_end_matches('/'), self.key.sign(task))
+    /// `<base>/callbacks/<token>` for a task, the token valid until `expires_at`.
+    pub fn for_task(&self, base: &str, task: &TaskRef, expires_at: OffsetDateTime) -> String {
+        format!(
+            "{}/callbacks/{}",
+            base.trim_end_matches('/'),
+            self.key.sign(task, expires_at)
+        )
     }
 }
 
@@ -133,7 +137,8 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
             bt_id: body.bt_id().to_owned(),
             task_id: "0".repeat(32),
         };
-        match provider.check(body, &self.callbacks.for_task(callback_base, &placeholder)) {
+        let expires_at = self.clock.now() + self.policy.token_lifetime;
+        match provider.check(body, &self.callbacks.for_task(callback_base, &placeholder, expires_at)) {
             Ok(()) => {}
             Err(StartProblem::Configuration(detail)) => return Err(Error::Configuration(detail)),
             Err(StartProblem::Invalid(Problems(found))) => problems.extend(found),
@@ -200,7 +205,8 @@ impl<S: TaskStore, C: Clock> Starter<S, C> {
             bt_id: task.bt_id.clone(),
             task_id: task.task_id.clone(),
         };
-        let callback = self.callbacks.for_task(callback_base, &reference);
+        let expires_at = self.clock.now() + self.policy.token_lifetime;
+        let callback = self.callbacks.for_task(callback_base, &reference, expires_at);
         let attempts = if provider.recognises_resubmission() {
             self.policy.attempts.max(1)
         } else {
@@ -343,8 +349,13 @@ mod tests {
             bt_id: "room-1".into(),
             task_id: "t".repeat(32),
         };
-        let url = urls.for_task("https://api.example.com/", &task);
+        let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+        let url = urls.for_task(
+            "https://api.example.com/",
+            &task,
+            now + std::time::Duration::from_secs(60),
+        );
         let token = url.strip_prefix("https://api.example.com/callbacks/").unwrap();
-        assert_eq!(urls.key.verify(token).unwrap(), task);
+        assert_eq!(urls.key.verify(token, now).unwrap(), task);
     }
 }

@@ -17,8 +17,9 @@ use crate::domain::{CallbackHandler, Closer, Error, Starter};
 use crate::functions::Function;
 use crate::metrics;
 use crate::ports::{Clock, EventQueue, TaskStore};
-use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use routes::{Endpoint, Matched, Resolution, Route};
 use serde::Serialize;
 use std::convert::Infallible;
@@ -117,18 +118,21 @@ fn finish(route: &Route, result: Result<Response<Body>, Error>) -> Response<Body
     }
 }
 
-/// `scheme://host` of the request, as the provider must reach it.
-fn request_base(headers: &HeaderMap) -> Option<String> {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))?
-        .to_str()
-        .ok()?;
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("http");
-    Some(format!("{scheme}://{host}"))
+/// `https://<the API's own domain>`, from API Gateway's request context (the
+/// domain the request reached, custom or `execute-api`). Never from a header:
+/// `Host` and `X-Forwarded-Host` are the caller's to choose, and the callback
+/// URL (which DeepCleer answers with an echo of the accessKey) must not go
+/// where a caller points it.
+fn api_base(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context
+            .domain_name
+            .as_deref()
+            .filter(|domain| !domain.is_empty())
+            .map(|domain| format!("https://{domain}")),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 fn invalid(field: &str, rule: impl Into<String>) -> Error {
@@ -189,7 +193,7 @@ async fn start<S: TaskStore, C: Clock>(service: &Starter<S, C>, request: &Reques
         return Err(Error::TooLarge { limit: MAX_START_BYTES });
     }
     let text = std::str::from_utf8(body).map_err(|_| invalid("(body)", "is not UTF-8"))?;
-    let Started { task, created } = service.start(text, request_base(request.headers()).as_deref()).await?;
+    let Started { task, created } = service.start(text, api_base(request).as_deref()).await?;
     let location = format!("/streams/{}", encode(&task.bt_id));
     let mut response = json(if created { 201 } else { 200 }, &TaskView::from(task));
     if let Ok(location) = location.parse() {
@@ -256,7 +260,12 @@ pub async fn callback_function<S: TaskStore, Q: EventQueue, C: Clock>(
         Err(response) => return Ok(*response),
     };
     let result = async {
-        let task = service.authenticate(matched.param("token"))?;
+        let verified = service.authenticate(matched.param("token"))?;
+        if verified.by_previous_key {
+            // A rotation is done once this stays at zero.
+            metrics::count("callback", "CallbacksOnPreviousKey", &[]);
+        }
+        let task = verified.task;
         let body = request.body().as_ref();
         if body.len() > MAX_CALLBACK_BYTES {
             return Err(Error::TooLarge {

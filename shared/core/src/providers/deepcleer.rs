@@ -288,12 +288,19 @@ impl ProviderStart for DeepCleerStart {
                 .client
                 .post(url, &self.request(body, callback_url), self.settings.timeout)
                 .await?;
+            // A task id is what every later step keys on: an answer without
+            // one is no acknowledgement.
+            let named = |id: &str| {
+                (!id.trim().is_empty())
+                    .then(|| id.to_owned())
+                    .ok_or_else(|| ProviderError::BadAnswer("an acknowledgement without a requestId".into()))
+            };
             Ok(match answer.outcome() {
                 StartOutcome::Started(id) => Submission::Accepted {
-                    provider_task_id: id.to_owned(),
+                    provider_task_id: named(id)?,
                 },
                 StartOutcome::Duplicate(id) => Submission::Duplicate {
-                    running_task_id: id.to_owned(),
+                    running_task_id: named(id)?,
                 },
                 StartOutcome::Refused(code) => Submission::Refused(refusal(code, answer.message)),
             })
@@ -453,11 +460,11 @@ mod tests {
     #[test]
     fn defaults_follow_the_reference() {
         let start = StartSettings::from_env(&env(&[])).unwrap();
-        assert_eq!(start.base_url, "http://api-audiostream-gg.fengkongcloud.com");
+        assert_eq!(start.base_url, "https://api-audiostream-gg.fengkongcloud.com");
         assert_eq!(start.timeout, Duration::from_secs(5));
         assert_eq!(start.access_key, None, "off without an accessKey");
         let stop = StopSettings::from_env(&env(&[])).unwrap();
-        assert_eq!(stop.video_base_url, "http://api-videostream-xjp.fengkongcloud.com");
+        assert_eq!(stop.video_base_url, "https://api-videostream-xjp.fengkongcloud.com");
         assert_eq!(stop.audio_timeout, Duration::from_secs(1));
         assert_eq!(stop.video_timeout, Duration::from_secs(7));
     }
@@ -475,7 +482,7 @@ mod tests {
         let singapore = env(&[("DEEPCLEER_CLUSTER", "singapore")]);
         assert_eq!(
             StopSettings::from_env(&singapore).unwrap().audio_base_url,
-            "http://api-audiostream-xjp.fengkongcloud.com"
+            "https://api-audiostream-xjp.fengkongcloud.com"
         );
     }
 

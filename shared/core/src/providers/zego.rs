@@ -241,9 +241,17 @@ impl StartSettings {
                 format!("{default_event_id:?} is not live_streaming, audio_room or private_chat"),
             ));
         }
+        let api = ApiSource::from_env(env)?;
+        if api.is_some() && callback_secret(env).is_none() {
+            // Every result of every Zego room would be refused as unsigned.
+            return Err(ConfigError::new(
+                &ZEGO_CALLBACK_SECRET_PARAMETER,
+                "is required when Zego starts are enabled (Zego's callbacks could not be read)",
+            ));
+        }
         Ok(StartSettings {
             base_url: env.base_url(&ZEGO_BASE_URL)?.unwrap_or_default(),
-            api: ApiSource::from_env(env)?,
+            api,
             default_event_id,
             timeout: env.millis(&PROVIDER_START_TIMEOUT_MS)?,
         })
@@ -690,6 +698,14 @@ mod tests {
             settings(&[("ZEGO_DEFAULT_EVENT_ID", "party")]).unwrap_err().variable,
             "ZEGO_DEFAULT_EVENT_ID"
         );
+        let enabled = [("ZEGO_API_SECRET_PARAMETER", "/zego/api")];
+        assert_eq!(
+            settings(&enabled).unwrap_err().variable,
+            "ZEGO_CALLBACK_SECRET_PARAMETER",
+            "Zego starts whose callbacks cannot be read are refused at cold start"
+        );
+        let readable = [enabled[0], ("ZEGO_CALLBACK_SECRET_PARAMETER", "/zego/callback")];
+        assert!(settings(&readable).unwrap().api.is_some());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! failures, progress without a write per segment, stream ends, unknown
 //! tasks, forged and malformed bodies.
 
-use crate::world::{ACCESS_KEY, BOTH, Kind, World, ZEGO_CALLBACK_SECRET, key, signed};
+use crate::world::{ACCESS_KEY, BOTH, Kind, World, ZEGO_CALLBACK_SECRET, keys, signed};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use streamguard_core::domain::callback::Outcome;
@@ -251,7 +251,7 @@ async fn a_token_for_a_provider_whose_callbacks_cannot_be_read_is_a_configuratio
         world.queue.clone(),
         world.clock.clone(),
         Readers::new(REGISTERED[0], REGISTERED, vec![Arc::new(DeepCleerCallbacks)]),
-        key(),
+        keys(),
         CallbackPolicy::default(),
     );
     let body = Kind::Zego.segment("rid-1", 1, "REJECT", world.now());

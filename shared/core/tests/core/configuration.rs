@@ -39,6 +39,7 @@ async fn names_read() -> BTreeSet<String> {
         let _ = config::table_name(&env);
         let _ = config::queue_url(&env);
         let _ = config::callback_key(&env);
+        let _ = config::previous_callback_key(&env);
         let _ = config::callback_base_url(&env);
         let _ = StartPolicy::from_env(&env);
         let _ = ClosePolicy::from_env(&env);

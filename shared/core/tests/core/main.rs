@@ -8,6 +8,7 @@ mod close;
 mod configuration;
 mod events;
 mod lifecycle;
+mod security;
 mod simulation;
 mod start;
 mod store;

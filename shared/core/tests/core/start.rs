@@ -47,7 +47,7 @@ async fn a_start_fills_in_what_the_bundle_owns_and_activates() {
         let token = url
             .strip_prefix(&format!("{BASE}/callbacks/"))
             .expect("the callback route");
-        let reference = world.callbacks.authenticate(token).unwrap();
+        let reference = world.callbacks.authenticate(token).unwrap().task;
         assert_eq!(reference, world.task_ref(&outcome.task), "{kind:?}");
     }
 }

@@ -193,7 +193,11 @@ async fn every_refused_callback_is_counted_by_status() {
     use lambda_http::{Body, Request};
     let world = World::new(Kind::DeepCleer).await;
     let task = world.active("room-1", "rid-1").await;
-    let token = world.callbacks.key.sign(&task);
+    let token = world
+        .callbacks
+        .keys
+        .current
+        .sign(&task, world.now() + std::time::Duration::from_secs(60));
     let post = |token: &str, body: &str| {
         let mut request = Request::new(Body::Text(body.to_owned()));
         *request.method_mut() = lambda_http::http::Method::POST;

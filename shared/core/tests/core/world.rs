@@ -10,7 +10,7 @@ use streamguard_core::domain::callback::Outcome;
 use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
 use streamguard_core::domain::start::{CallbackUrls, Started};
 use streamguard_core::domain::{
-    CallbackHandler, CallbackKey, Closer, Error, ProviderId, Starter, Task, TaskRef, Watchdog,
+    CallbackHandler, CallbackKey, CallbackKeys, Closer, Error, ProviderId, Starter, Task, TaskRef, Watchdog,
 };
 use streamguard_core::functions::Function;
 use streamguard_core::init::Secrets;
@@ -73,6 +73,11 @@ pub fn key() -> CallbackKey {
     CallbackKey::new(b"a-test-key-of-enough-length", providers::REGISTERED).unwrap()
 }
 
+/// The keys the callback service verifies with: [`key`] alone.
+pub fn keys() -> CallbackKeys {
+    CallbackKeys::new(key(), None)
+}
+
 impl World {
     /// Every provider configured, `kind` the default.
     pub async fn new(kind: Kind) -> World {
@@ -118,7 +123,7 @@ impl World {
                 queue.clone(),
                 clock.clone(),
                 readers,
-                key(),
+                keys(),
                 callback_policy,
             ),
             watchdog: Watchdog {

@@ -35,11 +35,13 @@ pub enum AudioCluster {
 }
 
 impl AudioCluster {
-    /// Base URL (scheme and host) of the cluster, as documented.
+    /// Base URL of the cluster: the documented host over HTTPS (the
+    /// reference allows HTTP or HTTPS; the accessKey, RTC tokens and callback
+    /// tokens travel in these requests, so never in clear).
     pub fn base_url(self) -> &'static str {
         match self {
-            AudioCluster::SiliconValley => "http://api-audiostream-gg.fengkongcloud.com",
-            AudioCluster::Singapore => "http://api-audiostream-xjp.fengkongcloud.com",
+            AudioCluster::SiliconValley => "https://api-audiostream-gg.fengkongcloud.com",
+            AudioCluster::Singapore => "https://api-audiostream-xjp.fengkongcloud.com",
         }
     }
 
@@ -61,11 +63,11 @@ pub enum VideoCluster {
 }
 
 impl VideoCluster {
-    /// Base URL (scheme and host) of the cluster, as documented.
+    /// Base URL of the cluster: the documented host over HTTPS (as above).
     pub fn base_url(self) -> &'static str {
         match self {
-            VideoCluster::Shanghai => "http://api-videostream-sh.fengkongcloud.com",
-            VideoCluster::Singapore => "http://api-videostream-xjp.fengkongcloud.com",
+            VideoCluster::Shanghai => "https://api-videostream-sh.fengkongcloud.com",
+            VideoCluster::Singapore => "https://api-videostream-xjp.fengkongcloud.com",
         }
     }
 
