@@ -65,11 +65,17 @@ fn the_template_serves_exactly_the_routes_of_the_code() {
                 properties["Method"].as_str().unwrap().to_owned(),
                 properties["Path"].as_str().unwrap().to_owned(),
             );
-            let public = properties["Auth"]["Authorizer"].as_str() == Some("NONE");
+            // yaml-rust2 reads `!Ref Api` as the plain string.
+            let api = properties["ApiId"].as_str().unwrap_or_default();
+            let callback = route.1.starts_with("/callbacks/");
             assert_eq!(
-                public,
-                route.1.starts_with("/callbacks/"),
-                "only the callback route is public: {route:?}"
+                api,
+                if callback { "CallbackApi" } else { "Api" },
+                "the public callback route has an API of its own, with its own limits: {route:?}"
+            );
+            assert!(
+                !callback || properties["Auth"]["Authorizer"].as_str() == Some("NONE"),
+                "the callback is public: {route:?}"
             );
             routed.insert((route.0, route.1, binary.clone()));
         }
@@ -90,6 +96,66 @@ fn the_template_serves_exactly_the_routes_of_the_code() {
         auth["DefaultAuthorizer"].as_str(),
         Some("AWS_IAM"),
         "backend routes need SigV4"
+    );
+    let callback_api = &template["Resources"]["CallbackApi"]["Properties"];
+    assert!(
+        callback_api["Auth"].is_badvalue(),
+        "no authorizer on the providers' API"
+    );
+    let limits = &callback_api["DefaultRouteSettings"];
+    assert_eq!(limits["ThrottlingRateLimit"].as_str(), Some("CallbackRateLimit"));
+    assert_eq!(limits["ThrottlingBurstLimit"].as_str(), Some("CallbackBurstLimit"));
+}
+
+/// Every `streamguard` metric the alarms and the dashboard read is one the code emits.
+#[test]
+fn alarms_and_the_dashboard_read_metrics_the_code_emits() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template = template();
+    let mut read = BTreeSet::new();
+    for (_, resource) in resources(&template) {
+        match resource["Type"].as_str() {
+            Some("AWS::CloudWatch::Alarm") => {
+                let properties = &resource["Properties"];
+                if properties["Namespace"].as_str() == Some("streamguard") {
+                    read.insert(properties["MetricName"].as_str().unwrap().to_owned());
+                }
+                for metric in properties["Metrics"].as_vec().into_iter().flatten() {
+                    let stat = &metric["MetricStat"]["Metric"];
+                    if stat["Namespace"].as_str() == Some("streamguard") {
+                        read.insert(stat["MetricName"].as_str().unwrap().to_owned());
+                    }
+                }
+            }
+            Some("AWS::CloudWatch::Dashboard") => {
+                let body = resource["Properties"]["DashboardBody"].as_str().unwrap();
+                let body: serde_json::Value = serde_json::from_str(body).expect("the dashboard is JSON");
+                for widget in body["widgets"].as_array().unwrap() {
+                    for metric in widget["properties"]["metrics"].as_array().unwrap() {
+                        if metric[0] == "streamguard" {
+                            read.insert(metric[1].as_str().unwrap().to_owned());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(read.len() >= 10, "{read:?}");
+    let code = ["http/mod.rs", "scheduled.rs", "providers/mod.rs"]
+        .map(|file| {
+            std::fs::read_to_string(format!("{}/../shared/core/src/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        })
+        .join("\n");
+    for name in &read {
+        assert!(
+            code.contains(&format!("\"{name}\"")),
+            "{name} is read by the template but never emitted"
+        );
+    }
+    assert!(
+        text.contains("DeduplicationScope: messageGroup"),
+        "FIFO high-throughput mode"
     );
 }
 
@@ -220,4 +286,19 @@ fn the_callback_role_cannot_read_the_access_key() {
         !text.contains("AccessKeyParameterName"),
         "the callback never calls the provider"
     );
+}
+
+/// Zego starts without Zego's callback secret are refused at deploy; the
+/// cold-start check is `providers::zego`'s unit test.
+#[test]
+fn zego_starts_without_the_callback_secret_are_refused_at_deploy() {
+    let template = template();
+    let rule = &template["Rules"]["ZegoStartsNeedTheCallbackSecret"];
+    assert!(!rule.is_badvalue(), "the rule exists");
+    let text = format!("{rule:?}");
+    assert!(text.contains("ZegoApiSecretParameterName"), "when Zego starts are enabled: {text}");
+    assert!(text.contains("ZegoCallbackSecretParameterName"), "the callback secret is required: {text}");
+    // The start function only learns whether it is configured: no read of it.
+    let start = format!("{:?}", template["Resources"]["StartFunction"]["Properties"]["Policies"]);
+    assert!(!start.contains("ZegoCallbackSecretParameterName"), "{start}");
 }

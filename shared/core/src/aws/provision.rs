@@ -109,6 +109,8 @@ pub async fn provision(
     let redrive = serde_json::json!({ "deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": 5 }).to_string();
     let queue = fifo(format!("{queue_prefix}-events.fifo"))
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+        .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId")
         .send()
         .await
         .map_err(|error| format!("create queue: {}", aws_sdk_sqs::error::DisplayErrorContext(error)))?;
