@@ -32,6 +32,23 @@ ensure_sam_tools() {
   cp "$sam_requirements" "$sam_venv/.requirements"
 }
 
+# Creates .local/<tool>-venv with one of the pinned checks of
+# scripts/requirements-checks.txt (checkov, schemathesis) unless it is
+# current; each in its own venv, as their dependencies do not agree.
+ensure_check_tool() {
+  local tool=$1 requirements="$root/scripts/requirements-checks.txt"
+  local tool_venv="$root/.local/$tool-venv" pin
+  pin=$(grep -E "^$tool==" "$requirements")
+  if [ -x "$tool_venv/bin/python" ] && [ "$(cat "$tool_venv/.requirements" 2>/dev/null)" = "$pin" ]; then
+    return 0
+  fi
+  echo "installing $pin into .local/$tool-venv (once)" >&2
+  python3 -m venv "$tool_venv"
+  # shellcheck disable=SC2086 # a line may pin the tool and its companions
+  "$tool_venv/bin/pip" install --quiet --disable-pip-version-check $pin
+  printf '%s' "$pin" > "$tool_venv/.requirements"
+}
+
 # The arm64 standard library for Lambda's Graviton functions.
 ensure_arm64_target() {
   rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

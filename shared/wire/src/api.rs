@@ -20,6 +20,10 @@ pub struct StartBody {
 /// Fields the bundle sets itself; a caller sending one hears so.
 pub const OWNED_FIELDS: &[&str] = &["accessKey", "callback"];
 
+/// The longest btId: DeepCleer's `data.btId` rule, held for every provider
+/// since a btId keys the task table and the history.
+pub const BT_ID_MAX_CHARS: usize = 128;
+
 impl StartBody {
     /// Parses the body; a type error names the path of its field.
     pub fn parse(json: &str) -> Result<Self, Problems> {

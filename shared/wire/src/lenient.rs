@@ -1,4 +1,5 @@
-//! Tolerant deserialisers for inbound provider messages.
+//! Tolerant deserialisers for inbound provider messages (and, for integers
+//! written `474.0`, the API's start body).
 //!
 //! The reference documents numbers that some senders put in strings and
 //! strings that some put as numbers (timestamps, codes). Inbound parsing
@@ -120,6 +121,28 @@ pub fn opt_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     }
 }
 
+/// An optional integer as JSON reads one: a number without a fraction,
+/// written `474` or `474.0` (the same value; JSON Schema's `integer` admits
+/// both), or `null`. A string or a fraction is refused, as for a plain `i64`.
+pub fn opt_whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    /// 2^63: every float below it in magnitude with no fraction is an `i64`.
+    const BOUND: f64 = 9_223_372_036_854_775_808.0;
+    match scalar(deserializer)? {
+        Scalar::Null => Ok(None),
+        Scalar::Integer(value) => Ok(Some(value)),
+        Scalar::Unsigned(value) => i64::try_from(value)
+            .map(Some)
+            .map_err(|_| de::Error::custom(format!("integer {value} is out of range"))),
+        Scalar::Float(value) if value.fract() == 0.0 && (-BOUND..BOUND).contains(&value) => Ok(Some(value as i64)),
+        Scalar::Float(value) => Err(de::Error::custom(format!("expected an integer, got {value}"))),
+        Scalar::Text(text) => Err(de::Error::custom(format!(
+            "expected an integer, got the string {text:?}"
+        ))),
+        Scalar::Bool(value) => Err(de::Error::custom(format!("expected an integer, got {value}"))),
+        Scalar::Other => Err(de::Error::custom("expected an integer, got an object or array")),
+    }
+}
+
 /// An optional number sent as a number, a numeric string, `null` or `""`.
 pub fn opt_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
     match scalar(deserializer)? {
@@ -189,6 +212,36 @@ mod tests {
         assert!(probe(r#"{"n": "abc"}"#).is_err());
         assert!(probe(r#"{"n": true}"#).is_err());
         assert!(probe(r#"{"n": 18446744073709551615}"#).is_err());
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Whole {
+        #[serde(default, deserialize_with = "opt_whole_number")]
+        n: Option<i64>,
+    }
+
+    #[test]
+    fn whole_numbers_are_integers_however_written() {
+        let whole = |json: &str| serde_json::from_str::<Whole>(json).map(|whole| whole.n);
+        assert_eq!(whole(r#"{"n": 474}"#).unwrap(), Some(474));
+        assert_eq!(whole(r#"{"n": 474.0}"#).unwrap(), Some(474), "the same JSON value");
+        assert_eq!(whole(r#"{"n": -2e3}"#).unwrap(), Some(-2000));
+        assert_eq!(whole(r#"{"n": -9223372036854775808}"#).unwrap(), Some(i64::MIN));
+        assert_eq!(whole(r#"{"n": -9.223372036854775808e18}"#).unwrap(), Some(i64::MIN));
+        assert_eq!(whole(r#"{"n": null}"#).unwrap(), None);
+        assert_eq!(whole(r#"{}"#).unwrap(), None);
+        for not_whole in [
+            r#"{"n": 0.5}"#,
+            r#"{"n": "7"}"#,
+            r#"{"n": ""}"#,
+            r#"{"n": true}"#,
+            r#"{"n": [1]}"#,
+            r#"{"n": 9223372036854775808}"#,
+            r#"{"n": 9.223372036854775808e18}"#,
+            r#"{"n": 1e300}"#,
+        ] {
+            assert!(whole(not_whole).is_err(), "{not_whole}");
+        }
     }
 
     #[test]

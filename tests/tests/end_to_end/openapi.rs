@@ -47,7 +47,7 @@ fn validator(schema: &str) -> jsonschema::Validator {
         .unwrap()
 }
 
-fn assert_fits(schema: &str, value: &Value) {
+pub(crate) fn assert_fits(schema: &str, value: &Value) {
     let validator = validator(schema);
     let errors: Vec<String> = validator
         .iter_errors(value)
@@ -72,4 +72,35 @@ async fn live_answers_fit_the_documented_schemas() {
     let (status, missing) = stack.get("nobody").await;
     assert_eq!(status, 404);
     assert_fits("Error", &missing);
+}
+
+/// Two of schemathesis's first findings, kept: a 405 names what the path
+/// allows, and a `media` that is neither audio nor video is refused, not
+/// taken for audio.
+#[tokio::test]
+async fn a_405_carries_allow_and_an_unknown_media_is_refused() {
+    let stack = stack().await;
+    let answer = stack
+        .http
+        .delete(format!("{}/streams/room-1", stack.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 405);
+    assert_eq!(answer.headers()["allow"], "GET");
+    let error: Value = answer.json().await.unwrap();
+    assert_fits("Error", &error);
+
+    let (status, error) = stack
+        .send(reqwest::Method::POST, "/requests/req-1/close?media=screen", None)
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["problems"][0]["field"], "media");
+    assert_fits("Error", &error);
+    let closes = stack.sim("requests?kind=close").await.1;
+    assert_eq!(
+        closes["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was closed: {closes}"
+    );
 }

@@ -63,12 +63,16 @@ pub struct StreamData {
     pub ali_param: Option<AliParam>,
     pub yunxin_param: Option<YunxinParam>,
     /// 0/1: include the preceding segment's text with a violating segment.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub return_pre_text: Option<i64>,
     /// 0/1: include a 20-second clip of the preceding and current segments.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub return_pre_audio: Option<i64>,
     /// 0/1: send a stream-end callback (`statCode` 1).
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub return_finish_info: Option<i64>,
     /// 0/1: 0 calls back only for violations, 1 for every segment.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub return_all_text: Option<i64>,
     pub extra: Option<Extra>,
     /// Echoed in the callback's `auxInfo.passThrough` (also accepted in `extra`).
@@ -77,6 +81,7 @@ pub struct StreamData {
     pub live_title: Option<String>,
     pub anchor_name: Option<String>,
     /// 1–36: review one segment out of every `step + 1`.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub audio_detect_step: Option<i64>,
     /// Receiver's tokenId; required when `eventId` is `message`.
     pub receive_token_id: Option<String>,
@@ -140,6 +145,7 @@ pub struct ZegoParam {
     pub room_id: Option<String>,
     pub is_mixing_enabled: Option<bool>,
     /// 0–6; 6 recommended.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub init_domain: Option<i64>,
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::testgen::other_fields()"))]
@@ -158,9 +164,11 @@ pub struct AgoraParam {
     /// Agora token, at most 24 h valid. Secret.
     pub token: Option<String>,
     /// Unsigned 32-bit; required with `token`.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub uid: Option<i64>,
     pub is_mixing_enabled: Option<bool>,
     /// 0 communication, 1 live broadcast.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub channel_profile: Option<i64>,
     pub subscribe_mode: Option<SubscribeMode>,
     pub trusted_user_id_list: Option<Vec<String>>,
@@ -176,15 +184,17 @@ pub struct AgoraParam {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(default, rename_all = "camelCase")]
 pub struct TrtcParam {
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub sdk_app_id: Option<i64>,
     /// 2 separated, 4 mixed. Spelled `demoSences` on the wire.
-    #[serde(rename = "demoSences")]
+    #[serde(rename = "demoSences", deserialize_with = "crate::lenient::opt_whole_number")]
     pub demo_scenes: Option<i64>,
     /// Recording-side userId, at most 32 characters of `[A-Za-z0-9_-]`.
     pub user_id: String,
     /// Signature for `user_id`. Secret.
     pub user_sig: String,
     /// 1–4294967294; wins over `str_room_id`.
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub room_id: Option<i64>,
     pub str_room_id: Option<String>,
     pub uid: Option<String>,
@@ -257,6 +267,7 @@ pub struct YunxinParam {
     /// New per request. Secret.
     pub token: String,
     pub cname: String,
+    #[serde(deserialize_with = "crate::lenient::opt_whole_number")]
     pub uid: Option<i64>,
     pub app_key: String,
     #[serde(flatten)]
@@ -343,7 +354,7 @@ fn check_data(check: &mut Checker, data: &StreamData, event_id: &str) {
         check.max_chars("data.tokenId", &data.token_id, 64);
     }
     if check.required("data.btId", &data.bt_id) {
-        check.max_chars("data.btId", &data.bt_id, 128);
+        check.max_chars("data.btId", &data.bt_id, crate::api::BT_ID_MAX_CHARS);
     }
     if let Some(lang) = &data.lang {
         check.known(
@@ -601,5 +612,41 @@ fn check_gin(check: &mut Checker, param: &GinParam) {
     }
     if check.required("data.ginParam.port", &param.port) && !param.port.parse::<u16>().is_ok_and(|port| port > 0) {
         check.fail("data.ginParam.port", "must be a port number 1-65535");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_may_be_written_with_a_zero_fraction() {
+        // `474.0` is the JSON value `474`: JSON Schema's `integer` admits it,
+        // and a caller's JSON library may write it so.
+        let request = parse_start_request(
+            r#"{"data": {"returnAllText": 1.0, "audioDetectStep": 3e0,
+                "trtcParam": {"sdkAppId": 474.0, "demoSences": 4.0, "roomId": 1.0}}}"#,
+        )
+        .unwrap();
+        assert_eq!(request.data.return_all_text, Some(1));
+        assert_eq!(request.data.audio_detect_step, Some(3));
+        let trtc = request.data.trtc_param.as_ref().unwrap();
+        assert_eq!(
+            (trtc.sdk_app_id, trtc.demo_scenes, trtc.room_id),
+            (Some(474), Some(4), Some(1))
+        );
+        assert_eq!(
+            serde_json::to_value(&request.data).unwrap()["returnAllText"],
+            1,
+            "sent on as an integer"
+        );
+        for not_an_integer in [
+            r#"{"data": {"returnAllText": 0.5}}"#,
+            r#"{"data": {"returnAllText": "1"}}"#,
+            r#"{"data": {"yunxinParam": {"uid": true}}}"#,
+        ] {
+            let problems = parse_start_request(not_an_integer).unwrap_err();
+            assert!(problems.0[0].field.starts_with("data."), "{problems}");
+        }
     }
 }
