@@ -41,7 +41,7 @@ async fn the_provider_gets_the_bundle_s_access_key_and_a_callback_to_the_bundle(
     let deliveries = stack.sim_wait("deliveries", "btId=room-1&acknowledged=true", 1).await;
     let target = deliveries[0]["target"].as_str().unwrap();
     assert!(
-        target.starts_with(&format!("{}/callbacks/v1.deepcleer.", stack.api)),
+        target.starts_with(&format!("{}/callbacks/v2.", stack.api)) && target.contains(".deepcleer."),
         "{target}"
     );
     assert_eq!(deliveries[0]["body"]["requestParams"]["accessKey"], ACCESS_KEY);
