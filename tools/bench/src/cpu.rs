@@ -6,15 +6,15 @@
 use serde_json::Value;
 use streamguard_core::domain::events::{self, TaskContext};
 use streamguard_core::domain::provider::Reading;
-use streamguard_core::domain::{CallbackKey, TaskRef};
+use streamguard_core::domain::{CallbackKey, CallbackKeys, TaskRef};
 use streamguard_core::ports::CallbackReader;
 use streamguard_core::providers::deepcleer::{self, DeepCleerCallbacks};
 
 /// The work: verify the token, read the body with the provider's reader,
 /// build and serialise the event, as the callback function does. Returns the
 /// event's size so nothing is optimised away.
-pub fn callback_work(key: &CallbackKey, token: &str, body: &str, now: time::OffsetDateTime) -> usize {
-    let task = key.verify(token, now).expect("a valid token");
+pub fn callback_work(keys: &CallbackKeys, token: &str, body: &str, now: time::OffsetDateTime) -> usize {
+    let task = keys.verify(token, now).expect("a valid token").task;
     match DeepCleerCallbacks.read(body.as_bytes(), now).expect("a callback") {
         Reading::Segment(segment) => {
             let context = TaskContext {
@@ -40,8 +40,9 @@ pub fn floor(body: &str) -> usize {
 /// The callback-token key of the benchmark (the functions get it as `CALLBACK_TOKEN_KEY`).
 pub const CALLBACK_TOKEN_KEY: &str = "bench-callback-token-key-0123456789";
 
-/// A key and a token for the benchmark, valid for a day.
-pub fn key_and_token() -> (CallbackKey, String) {
+/// The keys (the current one alone, as after a rotation has settled) and a
+/// token for the benchmark, valid for a day.
+pub fn key_and_token() -> (CallbackKeys, String) {
     let key =
         CallbackKey::new(CALLBACK_TOKEN_KEY.as_bytes(), streamguard_core::providers::REGISTERED).expect("long enough");
     let token = key.sign(
@@ -52,7 +53,7 @@ pub fn key_and_token() -> (CallbackKey, String) {
         },
         time::OffsetDateTime::now_utc() + std::time::Duration::from_secs(86_400),
     );
-    (key, token)
+    (CallbackKeys::new(key, None), token)
 }
 
 /// The segment callback of the documents' example (the project's fixture of it).

@@ -46,7 +46,9 @@ pub enum TokenError {
 /// carry. `Debug` never prints the secret.
 #[derive(Clone)]
 pub struct CallbackKey {
-    secret: Vec<u8>,
+    /// The HMAC keyed once with the secret: each use clones this state
+    /// instead of hashing the key's pads again (see docs/performance.md).
+    keyed: Hmac<Sha256>,
     id: String,
     known: &'static [ProviderId],
 }
@@ -71,7 +73,7 @@ impl CallbackKey {
             .chain_update(secret)
             .finalize();
         Ok(CallbackKey {
-            secret: secret.to_vec(),
+            keyed: <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length"),
             id: hex::encode(&digest[..4]),
             known,
         })
@@ -83,7 +85,7 @@ impl CallbackKey {
     }
 
     fn mac(&self, unsigned: &str) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(unsigned.as_bytes());
         mac
     }
