@@ -1,7 +1,8 @@
 //! A proxy in front of moto that can take AWS operations "down" (503, as an
 //! overloaded service answers) and bring them back.
 //! Operations are named by `X-Amz-Target` prefix: `DynamoDB_` (all of
-//! DynamoDB), `DynamoDB_20120810.PutItem` (one operation), `AmazonSQS`.
+//! DynamoDB), `DynamoDB_20120810.PutItem` (one operation), `AmazonSQS`,
+//! `S3` (S3's REST operations, named `S3.PutObject` and so on).
 //! It also counts the operations that go through, as the IAM actions they need.
 
 use axum::Router;
@@ -80,18 +81,55 @@ fn iam_actions(service: &str, operation: &str, body: &[u8]) -> Vec<String> {
     vec![format!("{service}:{operation}")]
 }
 
+/// The S3 operation (named as its IAM action is) of a request signed for S3.
+fn s3_operation(
+    method: &axum::http::Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &axum::http::HeaderMap,
+) -> Option<&'static str> {
+    let signed_for_s3 = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|authorization| authorization.contains("/s3/aws4_request"));
+    if !signed_for_s3 {
+        return None;
+    }
+    let object = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .is_some_and(|(_, key)| !key.is_empty());
+    let query = query.unwrap_or_default();
+    Some(match (method.as_str(), object) {
+        ("PUT", true) => "PutObject",
+        ("GET" | "HEAD", true) => "GetObject",
+        ("DELETE", true) => "DeleteObject",
+        ("GET", false) if query.contains("versions") => "ListBucketVersions",
+        ("GET", false) => "ListBucket",
+        _ => "Other",
+    })
+}
+
 async fn proxy(State(chaos): State<Arc<Chaos>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body: Bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
+    // S3 speaks REST, not X-Amz-Target: its operations are named here as
+    // `S3.<operation>`, from the method and the path, for the same purposes.
+    let s3_target = s3_operation(&parts.method, parts.uri.path(), parts.uri.query(), &parts.headers)
+        .map(|operation| format!("S3.{operation}"));
     let target = parts
         .headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .or(s3_target)
         .unwrap_or_default();
+    let target = target.as_str();
     if let Some((service, operation)) = target.split_once('.') {
         let service = match service {
             "AmazonSQS" => "sqs",
             "AmazonSSM" => "ssm",
+            "S3" => "s3",
             dynamodb if dynamodb.starts_with("DynamoDB_") => "dynamodb",
             other => other,
         };

@@ -111,8 +111,15 @@ pub struct Stack {
     pub queue_url: String,
     /// The fault proxy in front of the callback function's AWS calls.
     pub chaos: Arc<chaos::Chaos>,
-    /// The proxies in front of each function's AWS calls (start, close, callback, watchdog).
-    pub proxies: [Arc<chaos::Chaos>; 4],
+    /// The proxies in front of each function's AWS calls (start, close,
+    /// callback, watchdog, archiver, history).
+    pub proxies: [Arc<chaos::Chaos>; 6],
+    /// The archiver, fed from the table's stream when a test says so ([`Stack::archive`]).
+    pub archiver: streamguard_core::app::ArchiverService,
+    feed: tokio::sync::Mutex<devserver::stream_feed::StreamFeed>,
+    /// Straight to moto's S3, for assertions.
+    pub s3: aws_sdk_s3::Client,
+    pub evidence_bucket: String,
     /// The watchdog, on a clock the test moves ([`Stack::watchdog_after`]).
     pub watchdog: WatchdogService<ManualClock>,
     watchdog_clock: ManualClock,
@@ -144,12 +151,23 @@ pub async fn stack_with(options: Options) -> Stack {
         chaos::Chaos::start(&moto).await,
         chaos::Chaos::start(&moto).await,
         chaos::Chaos::start(&moto).await,
+        chaos::Chaos::start(&moto).await,
+        chaos::Chaos::start(&moto).await,
     ];
-    let [start_sdk, close_sdk, callback_sdk, watchdog_sdk] = [
+    let [
+        start_sdk,
+        close_sdk,
+        callback_sdk,
+        watchdog_sdk,
+        archiver_sdk,
+        history_sdk,
+    ] = [
         sdk_config(&proxies[0].url).await,
         sdk_config(&proxies[1].url).await,
         sdk_config(&proxies[2].url).await,
         sdk_config(&proxies[3].url).await,
+        sdk_config(&proxies[4].url).await,
+        sdk_config(&proxies[5].url).await,
     ];
 
     let mut sim_config = SimConfig::for_tests(ACCESS_KEY);
@@ -169,6 +187,10 @@ pub async fn stack_with(options: Options) -> Stack {
     let mut env: HashMap<&str, String> = HashMap::from([
         ("TABLE_NAME", provisioned.table_name.clone()),
         ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("EVIDENCE_BUCKET", provisioned.evidence_bucket.clone()),
+        // The simulator serves its audio over plain http on loopback; no wait between fetches.
+        ("EVIDENCE_ALLOW_HTTP", "true".to_owned()),
+        ("EVIDENCE_FETCH_BACKOFF_MS", "0".to_owned()),
         ("DEEPCLEER_BASE_URL", sim.url()),
         ("DEEPCLEER_VIDEO_BASE_URL", sim.url()),
         ("DEEPCLEER_ACCESS_KEY", ACCESS_KEY.to_owned()),
@@ -190,7 +212,16 @@ pub async fn stack_with(options: Options) -> Stack {
         callback: streamguard_core::app::callback_service(&env, &callback_sdk)
             .await
             .unwrap(),
+        history: streamguard_core::app::history_service(&env, &history_sdk)
+            .await
+            .unwrap(),
     };
+    let archiver = streamguard_core::app::archiver_service(&env, &archiver_sdk)
+        .await
+        .unwrap();
+    let feed = devserver::stream_feed::StreamFeed::open(&direct, &provisioned.table_name)
+        .await
+        .expect("the table has a stream");
     let watchdog_clock = ManualClock::at(time::OffsetDateTime::now_utc());
     let watchdog = streamguard_core::app::watchdog_service(&env, &watchdog_sdk, watchdog_clock.clone())
         .await
@@ -211,6 +242,10 @@ pub async fn stack_with(options: Options) -> Stack {
         proxies,
         watchdog,
         watchdog_clock,
+        archiver,
+        feed: tokio::sync::Mutex::new(feed),
+        s3: aws_sdk_s3::Client::new(&direct),
+        evidence_bucket: provisioned.evidence_bucket.clone(),
         key: CallbackKey::new(CALLBACK_KEY.as_bytes(), streamguard_core::providers::REGISTERED).unwrap(),
         server,
     }
@@ -255,6 +290,42 @@ impl Stack {
         streamguard_core::scheduled::watchdog_function(&self.watchdog)
             .await
             .expect("the watchdog run completes")
+    }
+
+    /// Feeds the archiver every new record of the table's stream, as the
+    /// event source mapping does; how many new segment events it handed over.
+    pub async fn archive(&self) -> usize {
+        self.feed
+            .lock()
+            .await
+            .feed(&self.archiver)
+            .await
+            .expect("moto's stream is read")
+    }
+
+    /// Feeds the archiver the whole stream again, from its oldest record, as
+    /// a redelivery long after would; how many segment events it handed over.
+    pub async fn archive_from_the_start(&self) -> usize {
+        let mut feed = devserver::stream_feed::StreamFeed::open(&sdk_config(&moto_url()).await, &self.table)
+            .await
+            .expect("the table has a stream");
+        feed.feed(&self.archiver).await.expect("moto's stream is read")
+    }
+
+    /// The keys of the evidence archive and how many versions each has.
+    pub async fn archived(&self) -> std::collections::BTreeMap<String, usize> {
+        let versions = self
+            .s3
+            .list_object_versions()
+            .bucket(&self.evidence_bucket)
+            .send()
+            .await
+            .expect("moto lists the versions");
+        let mut counts = std::collections::BTreeMap::new();
+        for version in versions.versions() {
+            *counts.entry(version.key().unwrap_or_default().to_owned()).or_default() += 1;
+        }
+        counts
     }
 
     /// `GET /streams` with a query.

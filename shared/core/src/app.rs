@@ -3,13 +3,15 @@
 //! service holds only what its function may do.
 
 use crate::aws::dynamo::DynamoStore;
+use crate::aws::s3::S3Archive;
 use crate::aws::sqs::SqsQueue;
 use crate::config::{self, Env, SecretSource};
 use crate::domain::callback::CallbackHandler;
 use crate::domain::close::Closer;
-use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
+use crate::domain::policy::{CallbackPolicy, ClosePolicy, EvidencePolicy, StartPolicy, WatchdogPolicy};
 use crate::domain::start::{CallbackUrls, Starter};
-use crate::domain::{CallbackKey, CallbackKeys, Watchdog};
+use crate::domain::{Archiver, CallbackKey, CallbackKeys, History, Watchdog};
+use crate::fetch::HttpFetcher;
 use crate::functions::Function;
 use crate::https;
 use crate::init::{InitError, Secrets};
@@ -26,6 +28,11 @@ pub type CallbackService = CallbackHandler<DynamoStore, SqsQueue, SystemClock>;
 /// What `watchdog` runs, on the clock it is given (the real one in Lambda;
 /// tests move theirs).
 pub type WatchdogService<C = SystemClock> = Watchdog<DynamoStore, SqsQueue, C>;
+/// What `archiver` runs: it reads event records, fetches the provider's
+/// media, and writes the evidence archive.
+pub type ArchiverService = Archiver<DynamoStore, S3Archive, HttpFetcher, SystemClock>;
+/// What `history` runs: it reads event records and signs links to the archive.
+pub type HistoryService = History<DynamoStore, S3Archive>;
 
 /// The AWS actions `start` makes (claim: PutItem, and a transaction of two
 /// PutItems when it replaces a finished task; undoing a claim: DeleteItem or
@@ -74,13 +81,56 @@ pub const WATCHDOG_ACTIONS: &[&str] = &[
     "ssm:GetParameter",
 ];
 
-/// The AWS actions of each function.
+/// The AWS actions of the archiver's role: it reads event records and
+/// records their evidence (GetItem, UpdateItem), finds what an earlier
+/// attempt kept (HeadObject, which S3 authorises as GetObject) and writes to
+/// the archive;
+/// the event source mapping reads the stream, and sends the batches it gives
+/// up on to their queue, with the role; S3 uses the archive's KMS key on
+/// its behalf.
+pub const ARCHIVER_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeStream",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+    "dynamodb:UpdateItem",
+    "kms:GenerateDataKey",
+    "s3:GetObject",
+    "s3:PutObject",
+    "sqs:SendMessage",
+];
+/// The AWS actions of the history's role: it queries the events index; the
+/// links it signs read objects (and decrypt them) as it.
+pub const HISTORY_ACTIONS: &[&str] = &["dynamodb:Query", "kms:Decrypt", "s3:GetObject"];
+/// The actions of a function's role that its own code never calls, made
+/// with the role by AWS: the archiver's event source mapping (the stream's
+/// reads, its failure queue), S3's use of the KMS key, and the reads of the
+/// links the history signs.
+pub fn delegated_actions(function: Function) -> &'static [&'static str] {
+    match function {
+        Function::Archiver => &[
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+            "kms:GenerateDataKey",
+            "sqs:SendMessage",
+        ],
+        Function::History => &["kms:Decrypt", "s3:GetObject"],
+        _ => &[],
+    }
+}
+
+/// The AWS actions of each function's role.
 pub fn actions(function: Function) -> &'static [&'static str] {
     match function {
         Function::Start => START_ACTIONS,
         Function::Close => CLOSE_ACTIONS,
         Function::Callback => CALLBACK_ACTIONS,
         Function::Watchdog => WATCHDOG_ACTIONS,
+        Function::Archiver => ARCHIVER_ACTIONS,
+        Function::History => HISTORY_ACTIONS,
     }
 }
 
@@ -239,6 +289,51 @@ pub async fn watchdog_service<C: Clock>(
         clock,
         providers,
         policy,
+    })
+}
+
+/// The evidence archive on S3 (its client opens no connection until used).
+/// With an endpoint of its own (moto, locally), S3 is addressed by path, as
+/// such endpoints expect; in AWS by the bucket's host name.
+/// `kms_key_id` is the key new objects are encrypted with: the archiver's;
+/// the history writes nothing, and reads with whatever key an object names.
+fn archive(env: &Env, sdk: &aws_config::SdkConfig, kms_key_id: Option<String>) -> Result<S3Archive, InitError> {
+    let s3 = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    Ok(S3Archive::new(
+        aws_sdk_s3::Client::from_conf(s3),
+        config::evidence_bucket(env)?,
+        kms_key_id,
+    ))
+}
+
+/// The service of the `archiver` function.
+pub async fn archiver_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<ArchiverService, InitError> {
+    let policy = EvidencePolicy::from_env(env)?;
+    let archive = archive(env, sdk, config::evidence_kms_key(env))?;
+    let store = store(env, sdk)?;
+    open_connections(store.warm_up()).await;
+    Ok(Archiver {
+        store,
+        archive,
+        fetcher: HttpFetcher::default(),
+        clock: SystemClock,
+        policy,
+    })
+}
+
+/// The service of the `history` function.
+pub async fn history_service(env: &Env, sdk: &aws_config::SdkConfig) -> Result<HistoryService, InitError> {
+    let link_validity = config::evidence_link_validity(env)?;
+    let archive = archive(env, sdk, None)?;
+    // No warm-up: its role reads the events index only, not the items the
+    // warm-up reads; its first request opens the connection.
+    let store = store(env, sdk)?;
+    Ok(History {
+        store,
+        archive,
+        link_validity,
     })
 }
 

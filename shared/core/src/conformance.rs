@@ -4,7 +4,10 @@
 //! the real store. Each case uses its own btIds, so one store serves them all.
 
 use crate::domain::ProviderId;
-use crate::domain::task::{Open, Owner, Published, Reports, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::domain::task::{
+    Evidence, EvidenceObject, EvidenceState, Open, Owner, Published, Reports, Stray, StreamEnd, Task, TaskStatus,
+    end_reason,
+};
 use crate::ports::{Claim, OpenFilter, Ownership, Progress, StoreError, TaskStore};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -767,7 +770,7 @@ impl<S: TaskStore> Cases<'_, S> {
         assert!(
             matches!(
                 self.store.open(OpenFilter::Tasks, Some("not a cursor"), 10).await,
-                Err(StoreError::Unreadable(_))
+                Err(StoreError::BadCursor(_))
             ),
             "open: a cursor the store did not give"
         );
@@ -779,10 +782,13 @@ impl<S: TaskStore> Cases<'_, S> {
             bt_id: bt_id.clone(),
             event_id: event_id.to_owned(),
             request_id: "r-pub".into(),
-            kind: if risk_level.is_some() { "segment" } else { "streamEnd" },
+            kind: if risk_level.is_some() { "segment" } else { "streamEnd" }.to_owned(),
             risk_level: risk_level.map(str::to_owned),
             at: at(seconds),
             expires_at: at(seconds + 3600),
+            event: Some(format!(r#"{{"eventId":"{event_id}"}}"#)),
+            provider_result: risk_level.map(|_| r#"{"audioDetail":{}}"#.to_owned()),
+            evidence: None,
         };
         let prefix = format!("{}:r-pub_", self.provider);
         assert!(!self.store.is_published(&bt_id, &format!("{prefix}1")).await.unwrap());
@@ -824,6 +830,75 @@ impl<S: TaskStore> Cases<'_, S> {
                 .await
                 .unwrap(),
             "per btId"
+        );
+
+        // The record as kept, and the evidence recorded on it once.
+        let first = format!("{prefix}1");
+        let kept = self.store.published(&bt_id, &first).await.unwrap().expect("kept");
+        assert_eq!(
+            kept,
+            record(&first, Some("REJECT"), 0),
+            "published: as recorded, the first record"
+        );
+        assert_eq!(self.store.published(&bt_id, "nothing").await.unwrap(), None);
+        let evidence = Evidence {
+            state: EvidenceState::AudioFailed,
+            objects: vec![EvidenceObject {
+                role: "event".into(),
+                key: format!("evidence/{bt_id}/{first}/event.json"),
+                bytes: 123,
+            }],
+            failure: Some("the audio could not be fetched".into()),
+            archived_at: at(60),
+        };
+        assert!(self.store.record_evidence(&bt_id, &first, &evidence).await.unwrap());
+        let later = Evidence {
+            state: EvidenceState::Archived,
+            ..evidence.clone()
+        };
+        assert!(
+            !self.store.record_evidence(&bt_id, &first, &later).await.unwrap(),
+            "evidence: once"
+        );
+        assert_eq!(
+            self.store.published(&bt_id, &first).await.unwrap().unwrap().evidence,
+            Some(evidence)
+        );
+        assert!(
+            !self.store.record_evidence(&bt_id, "nothing", &later).await.unwrap(),
+            "evidence: only for a published event"
+        );
+
+        // The history: newest first, a page at a time.
+        let history = self.bt_id("history");
+        for (index, seconds) in [(1, 10), (2, 30), (3, 20), (4, 40), (5, 50)] {
+            let mut event = record(&format!("{prefix}{index}"), Some("REJECT"), seconds);
+            event.bt_id = history.clone();
+            self.store.record_published(&event).await.unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .published_events(&history, cursor.as_deref(), 2)
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 2, "history: at most the limit");
+            seen.extend(page.items.into_iter().map(|item| item.event_id));
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let ids: Vec<String> = [5, 4, 2, 3, 1].iter().map(|index| format!("{prefix}{index}")).collect();
+        assert_eq!(seen, ids, "history: newest first, each once, this btId's only");
+        assert!(
+            matches!(
+                self.store.published_events(&history, Some("not-a-cursor"), 2).await,
+                Err(StoreError::BadCursor(_))
+            ),
+            "history: a cursor the store did not give"
         );
     }
 }

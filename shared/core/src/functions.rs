@@ -10,10 +10,19 @@ pub enum Function {
     Close,
     Callback,
     Watchdog,
+    Archiver,
+    History,
 }
 
 impl Function {
-    pub const ALL: &'static [Function] = &[Function::Start, Function::Close, Function::Callback, Function::Watchdog];
+    pub const ALL: &'static [Function] = &[
+        Function::Start,
+        Function::Close,
+        Function::Callback,
+        Function::Watchdog,
+        Function::Archiver,
+        Function::History,
+    ];
 
     /// The binary's name (`functions/<name>`), and the `Function` metric dimension.
     pub fn name(self) -> &'static str {
@@ -22,6 +31,8 @@ impl Function {
             Function::Close => "close",
             Function::Callback => "callback",
             Function::Watchdog => "watchdog",
+            Function::Archiver => "archiver",
+            Function::History => "history",
         }
     }
 

@@ -17,10 +17,12 @@
 //!   and structured logs.
 
 pub mod app;
+pub mod archiving;
 pub mod aws;
 pub mod config;
 pub mod conformance;
 pub mod domain;
+pub mod fetch;
 pub mod functions;
 pub mod http;
 pub mod https;

@@ -1,14 +1,17 @@
 //! In-memory adapters for unit tests of the domain: the task store (which
 //! passes the same conformance suite as the DynamoDB store), the queue, a
-//! clock that moves when told, and a provider transport that answers from a
+//! clock that moves when told, a provider transport that answers from a
+//! script, the evidence archive and a media fetcher that answers from a
 //! script. End-to-end tests use the real ones against moto server and the
 //! simulator.
 
 use crate::domain::ProviderId;
-use crate::domain::task::{Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::domain::task::{
+    Evidence, Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus, end_reason,
+};
 use crate::ports::{
-    BoxFuture, Claim, Clock, EventQueue, OpenFilter, Ownership, Progress, ProviderError, QueueError, StoreError,
-    TaskStore,
+    ArchiveError, BoxFuture, Claim, Clock, EventQueue, EvidenceArchive, FetchError, Fetched, MediaFetcher, OpenFilter,
+    Ownership, Progress, ProviderError, QueueError, StoreError, Stored, TaskStore,
 };
 use crate::providers::transport::{Answer, Transport};
 use std::collections::{HashMap, VecDeque};
@@ -127,6 +130,17 @@ impl StoreState {
 }
 
 const OPEN: [TaskStatus; 3] = [TaskStatus::Starting, TaskStatus::Active, TaskStatus::Closed];
+
+/// The offset a memory cursor (`memory:<n>`) holds.
+fn read_offset(cursor: Option<&str>) -> Result<usize, StoreError> {
+    match cursor {
+        None => Ok(0),
+        Some(text) => text
+            .strip_prefix("memory:")
+            .and_then(|offset| offset.parse::<usize>().ok())
+            .ok_or_else(|| StoreError::BadCursor(format!("{text:?}"))),
+    }
+}
 
 /// Strays are kept per btId, as the DynamoDB store keeps them (under the
 /// btId's partition).
@@ -421,13 +435,7 @@ impl TaskStore for MemoryStore {
 
     async fn open(&self, filter: OpenFilter, cursor: Option<&str>, limit: usize) -> Result<Page<Open>, StoreError> {
         self.check()?;
-        let skip = match cursor {
-            None => 0,
-            Some(text) => text
-                .strip_prefix("memory:")
-                .and_then(|offset| offset.parse::<usize>().ok())
-                .ok_or_else(|| StoreError::Unreadable(format!("cursor {text:?}")))?,
-        };
+        let skip = read_offset(cursor)?;
         let tasks = lock(&self.tasks);
         let open_tasks = tasks
             .order
@@ -461,6 +469,47 @@ impl TaskStore for MemoryStore {
             .entry((record.bt_id.clone(), record.event_id.clone()))
             .or_insert_with(|| record.clone());
         Ok(())
+    }
+
+    async fn published(&self, bt_id: &str, event_id: &str) -> Result<Option<Published>, StoreError> {
+        self.check()?;
+        Ok(lock(&self.published)
+            .get(&(bt_id.to_owned(), event_id.to_owned()))
+            .cloned())
+    }
+
+    async fn record_evidence(&self, bt_id: &str, event_id: &str, evidence: &Evidence) -> Result<bool, StoreError> {
+        self.write()?;
+        let mut published = lock(&self.published);
+        let Some(record) = published.get_mut(&(bt_id.to_owned(), event_id.to_owned())) else {
+            return Ok(false);
+        };
+        if record.evidence.is_some() {
+            return Ok(false);
+        }
+        record.evidence = Some(evidence.clone());
+        Ok(true)
+    }
+
+    async fn published_events(
+        &self,
+        bt_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Published>, StoreError> {
+        self.check()?;
+        let skip = read_offset(cursor)?;
+        let mut events: Vec<Published> = lock(&self.published)
+            .values()
+            .filter(|record| record.bt_id == bt_id)
+            .cloned()
+            .collect();
+        // Newest first, as the index orders them (by the time, then the id).
+        events.sort_by(|a, b| (b.at, &b.event_id).cmp(&(a.at, &a.event_id)));
+        let items: Vec<Published> = events.iter().skip(skip).take(limit).cloned().collect();
+        let next = skip + items.len();
+        let cursor = (next < events.len()).then(|| format!("memory:{next}"));
+        Ok(Page { items, cursor })
     }
 
     async fn count_published(&self, bt_id: &str, event_prefix: &str, risk_level: &str) -> Result<u64, StoreError> {
@@ -601,5 +650,99 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
         *lock(&self.0)
+    }
+}
+
+/// An evidence archive in a map: write-once objects, as the S3 archive
+/// keeps them; can be told to fail. Clones share the map.
+#[derive(Clone, Default)]
+pub struct MemoryArchive(Arc<ArchiveState>);
+
+impl std::ops::Deref for MemoryArchive {
+    type Target = ArchiveState;
+    fn deref(&self) -> &ArchiveState {
+        &self.0
+    }
+}
+
+/// What a [`MemoryArchive`] holds.
+#[derive(Default)]
+pub struct ArchiveState {
+    /// Each key's object: its bytes and content type.
+    pub objects: Mutex<std::collections::BTreeMap<String, (Vec<u8>, String)>>,
+    /// Writes that found an object already there.
+    pub repeated_writes: AtomicU32,
+    /// Every call fails while set.
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+impl EvidenceArchive for MemoryArchive {
+    async fn put_new(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<Stored, ArchiveError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ArchiveError("memory archive is down".into()));
+        }
+        let mut objects = lock(&self.objects);
+        if objects.contains_key(key) {
+            self.repeated_writes.fetch_add(1, Ordering::SeqCst);
+            return Ok(Stored::AlreadyThere);
+        }
+        objects.insert(key.to_owned(), (bytes, content_type.to_owned()));
+        Ok(Stored::Written)
+    }
+
+    async fn stored_size(&self, key: &str) -> Result<Option<u64>, ArchiveError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ArchiveError("memory archive is down".into()));
+        }
+        Ok(lock(&self.objects).get(key).map(|(bytes, _)| bytes.len() as u64))
+    }
+
+    async fn link(&self, key: &str, valid_for: Duration) -> Result<String, ArchiveError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ArchiveError("memory archive is down".into()));
+        }
+        Ok(format!("memory:///{key}?valid={}", valid_for.as_secs()))
+    }
+}
+
+/// Media answered from a script by URL; records every fetch.
+#[derive(Default)]
+pub struct ScriptedFetcher {
+    /// Each URL's answers, in order; the last one repeats.
+    answers: Mutex<HashMap<String, VecDeque<Result<Fetched, FetchError>>>>,
+    fetched: Mutex<Vec<String>>,
+}
+
+impl ScriptedFetcher {
+    /// The next fetches of `url` answer so (the last answer repeats).
+    pub fn answer(&self, url: &str, answer: Result<Fetched, FetchError>) {
+        lock(&self.answers).entry(url.to_owned()).or_default().push_back(answer);
+    }
+
+    /// Every URL fetched, in order.
+    pub fn fetched(&self) -> Vec<String> {
+        lock(&self.fetched).clone()
+    }
+}
+
+impl MediaFetcher for ScriptedFetcher {
+    fn fetch<'a>(
+        &'a self,
+        url: &'a str,
+        _limit: usize,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>> {
+        Box::pin(async move {
+            lock(&self.fetched).push(url.to_owned());
+            let mut answers = lock(&self.answers);
+            let Some(queue) = answers.get_mut(url) else {
+                return Err(FetchError::Permanent(format!("HTTP 404 Not Found: {url}")));
+            };
+            if queue.len() > 1 {
+                queue.pop_front().expect("not empty")
+            } else {
+                queue.front().cloned().expect("not empty")
+            }
+        })
     }
 }

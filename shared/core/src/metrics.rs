@@ -19,6 +19,9 @@
 //! | `WatchdogFailures` | Count | watchdog, each run: findings that failed (retried next run) |
 //! | `ClosesGivenUp` | Count | watchdog: closes let go after failing for `CLOSE_RETRY_SECS` (the stop unconfirmed) |
 //! | `StaleStreams`, `EndsNotReceived`, `StraysStopped` | Count | watchdog, each run |
+//! | `EvidenceArchived` | Count | archiver: events whose evidence was kept |
+//! | `EvidenceFetchFailures` | Count | archiver: events whose audio could not be fetched (kept without it, marked `AUDIO_FAILED`) |
+//! | `ArchiverErrors` | Count | archiver: batches stopped by the table or the archive failing (delivered again) |
 //! | `StartLatency` | Milliseconds | start |
 
 use serde_json::{Map, Value, json};

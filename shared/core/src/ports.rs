@@ -4,7 +4,7 @@
 //! in unit tests (`crate::memory`), which pass the same conformance suite.
 
 use crate::domain::provider::{Media, ProviderId, ProviderTask, ReadError, Reading, StartProblem, Stop, Submission};
-use crate::domain::task::{Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus};
+use crate::domain::task::{Evidence, Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,6 +26,9 @@ pub enum StoreError {
     /// A record that cannot be read (written by a later version, damaged).
     #[error("a stored record cannot be read: {0}")]
     Unreadable(String),
+    /// A page cursor the store did not give (the caller's mistake).
+    #[error("not a cursor this store gave: {0}")]
+    BadCursor(String),
 }
 
 /// The queue did not take the event.
@@ -229,6 +232,28 @@ pub trait TaskStore: Send + Sync {
     fn is_published(&self, bt_id: &str, event_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Remembers a published event (conditional: an existing record is left as is).
     fn record_published(&self, record: &Published) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// An event's record, read consistently.
+    fn published(
+        &self,
+        bt_id: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<Published>, StoreError>> + Send;
+    /// Records what the evidence archive holds for an event, once: `false`
+    /// when it was recorded before (the first record stands).
+    fn record_evidence(
+        &self,
+        bt_id: &str,
+        event_id: &str,
+        evidence: &Evidence,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The btId's published events, newest first, a page at a time; a
+    /// cursor the store did not give is `Unreadable`.
+    fn published_events(
+        &self,
+        bt_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Published>, StoreError>> + Send;
     /// How many segment events of this risk level were published for a task.
     fn count_published(
         &self,
@@ -283,6 +308,73 @@ pub trait CallbackReader: Provider {
     /// Reads a callback body (checking the provider's own signature, where it
     /// signs its callbacks) into a neutral reading.
     fn read(&self, body: &[u8], now: OffsetDateTime) -> Result<Reading, ReadError>;
+    /// What the provider sent, kept as evidence with a published event: the
+    /// callback's JSON with whatever may carry a secret taken out (the
+    /// provider's echo of the start request, signature fields). Only asked
+    /// for a callback that `read` accepted.
+    fn evidence(&self, body: &[u8]) -> Option<serde_json::Value>;
+}
+
+/// The evidence archive could not be written or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the evidence archive failed: {0}")]
+pub struct ArchiveError(pub String);
+
+/// What writing an object found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Written now.
+    Written,
+    /// Already there (written by an earlier attempt): left as it was.
+    AlreadyThere,
+}
+
+/// Where evidence is kept: write-once objects, and short-lived links to them.
+pub trait EvidenceArchive: Send + Sync {
+    /// Writes `bytes` at `key` unless an object is there already.
+    fn put_new(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<Stored, ArchiveError>> + Send;
+    /// The size of the object at `key`, if there is one.
+    fn stored_size(&self, key: &str) -> impl Future<Output = Result<Option<u64>, ArchiveError>> + Send;
+    /// A link that reads the object at `key` for `valid_for`, with no other credential.
+    fn link(
+        &self,
+        key: &str,
+        valid_for: std::time::Duration,
+    ) -> impl Future<Output = Result<String, ArchiveError>> + Send;
+}
+
+/// A provider's media, as fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+/// Why a fetch failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// Worth another try: no answer, a 5xx, a connection that broke.
+    #[error("{0}")]
+    Transient(String),
+    /// Not worth another: a 4xx, a URL refused, more than the limit.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Fetches a provider's media (a segment's audio) by URL.
+pub trait MediaFetcher: Send + Sync {
+    /// At most `limit` bytes, within `timeout`.
+    fn fetch<'a>(
+        &'a self,
+        url: &'a str,
+        limit: usize,
+        timeout: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Fetched, FetchError>>;
 }
 
 /// Now. A port so that tests control time.

@@ -8,10 +8,23 @@ use reqwest::Method;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use streamguard_core::app::{CALLBACK_ACTIONS, CLOSE_ACTIONS, START_ACTIONS, WATCHDOG_ACTIONS};
+use streamguard_core::app::{
+    ARCHIVER_ACTIONS, CALLBACK_ACTIONS, CLOSE_ACTIONS, HISTORY_ACTIONS, START_ACTIONS, WATCHDOG_ACTIONS,
+    delegated_actions,
+};
+use streamguard_core::functions::Function;
 
 fn set(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|action| action.to_string()).collect()
+}
+
+/// The actions a function's role holds that its own code calls (the rest
+/// are used with the role by AWS: the stream's reads, the KMS key, links).
+fn called(function: Function, actions: &[&str]) -> BTreeSet<String> {
+    set(actions)
+        .into_iter()
+        .filter(|action| !delegated_actions(function).contains(&action.as_str()))
+        .collect()
 }
 
 #[tokio::test]
@@ -54,12 +67,21 @@ async fn each_function_calls_exactly_what_its_role_allows() {
     assert_eq!(stack.list("status=CLOSED").await.0, 200);
     let report = stack.watchdog_after(Duration::from_secs(3600)).await;
     assert_eq!(report.ended, 1, "{report:?}");
+    // The REJECT's evidence is archived, and the history lists it.
+    assert!(stack.archive().await >= 1);
+    assert_eq!(stack.send(Method::GET, "/streams/room-1/events", None).await.0, 200);
 
-    let [start, close, callback, watchdog] = &stack.proxies;
+    let [start, close, callback, watchdog, archiver, history] = &stack.proxies;
     assert_eq!(start.actions(), set(START_ACTIONS), "start");
     assert_eq!(close.actions(), set(CLOSE_ACTIONS), "close");
     assert_eq!(callback.actions(), set(CALLBACK_ACTIONS), "callback");
     assert_eq!(watchdog.actions(), set(WATCHDOG_ACTIONS), "watchdog");
+    assert_eq!(
+        archiver.actions(),
+        called(Function::Archiver, ARCHIVER_ACTIONS),
+        "archiver"
+    );
+    assert_eq!(history.actions(), called(Function::History, HISTORY_ACTIONS), "history");
 }
 
 /// Calls made, as `action×count`, for the report and the assertions.
@@ -77,7 +99,7 @@ async fn aws_calls_per_event_are_few_and_counted() {
         ..Options::default()
     })
     .await;
-    let [start, close, callback, _] = &stack.proxies;
+    let [start, close, callback, ..] = &stack.proxies;
     start.take_counts();
 
     // A silent stream (no scripted REJECT, returnAllText 0): the simulator calls back nothing on its own.

@@ -32,6 +32,7 @@ async fn each_function_reads_exactly_its_variables() {
     let values = vec![
         ("TABLE_NAME", provisioned.table_name.clone()),
         ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("EVIDENCE_BUCKET", provisioned.evidence_bucket.clone()),
         ("CALLBACK_TOKEN_KEY", CALLBACK_KEY.to_owned()),
         ("DEEPCLEER_ACCESS_KEY", ACCESS_KEY.to_owned()),
         ("ZEGO_APP_ID", "1".to_owned()),
@@ -49,6 +50,8 @@ async fn each_function_reads_exactly_its_variables() {
             Function::Start => drop(app::start_service(&env, &sdk).await.unwrap()),
             Function::Close => drop(app::close_service(&env, &sdk).await.unwrap()),
             Function::Callback => drop(app::callback_service(&env, &sdk).await.unwrap()),
+            Function::Archiver => drop(app::archiver_service(&env, &sdk).await.unwrap()),
+            Function::History => drop(app::history_service(&env, &sdk).await.unwrap()),
             Function::Watchdog => drop(
                 app::watchdog_service(&env, &sdk, streamguard_core::ports::SystemClock)
                     .await

@@ -6,6 +6,7 @@
 mod aws_calls;
 mod callbacks;
 mod configuration;
+mod evidence;
 mod lambda_runtime;
 mod lifecycle;
 mod openapi;

@@ -65,6 +65,7 @@ pub async fn run(settings: Settings) -> Result<Report, String> {
     let env = streamguard_core::config::Env::from_pairs([
         ("TABLE_NAME", provisioned.table_name.clone()),
         ("QUEUE_URL", provisioned.queue_url.clone()),
+        ("EVIDENCE_BUCKET", provisioned.evidence_bucket.clone()),
         ("DEEPCLEER_BASE_URL", sim.url()),
         ("DEEPCLEER_ACCESS_KEY", ACCESS_KEY.to_owned()),
         ("CALLBACK_TOKEN_KEY", crate::cpu::CALLBACK_TOKEN_KEY.to_owned()),

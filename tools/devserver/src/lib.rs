@@ -1,6 +1,7 @@
 //! The bundle's HTTP API on one local port, as API Gateway serves it in AWS:
-//! the same routes, dispatched to the three HTTP functions; and the
-//! watchdog on a timer, as EventBridge runs it ([`every`]).
+//! the same routes, dispatched to the HTTP functions; the watchdog on a
+//! timer, as EventBridge runs it ([`every`]); and the archiver fed by the
+//! table's stream, as the event source mapping feeds it ([`stream_feed`]).
 //!
 //! - In-process ([`in_process`]): the functions' own handlers
 //!   (`streamguard_core::http::*_function`) are called with a `lambda_http`
@@ -11,6 +12,8 @@
 //!   binaries behind the Lambda runtime API (its function-URL emulation,
 //!   `/lambda-url/<function>/<path>`).
 
+pub mod stream_feed;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -18,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use lambda_http::Body;
 use lambda_http::http::StatusCode;
 use std::sync::Arc;
-use streamguard_core::app::{self, CallbackService, CloseService, StartService, WatchdogService};
+use streamguard_core::app::{self, CallbackService, CloseService, HistoryService, StartService, WatchdogService};
 use streamguard_core::config::Env;
 use streamguard_core::functions::Function;
 use streamguard_core::http::routes::{self, Resolution};
@@ -28,11 +31,12 @@ use streamguard_core::ports::Clock;
 /// API Gateway's payload limit; the handlers enforce their own, smaller ones.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// The three functions' services, built once.
+/// The HTTP functions' services, built once.
 pub struct Functions {
     pub start: StartService,
     pub close: CloseService,
     pub callback: CallbackService,
+    pub history: HistoryService,
 }
 
 impl Functions {
@@ -43,6 +47,7 @@ impl Functions {
             start: app::start_service(env, sdk).await?,
             close: app::close_service(env, sdk).await?,
             callback: app::callback_service(env, sdk).await?,
+            history: app::history_service(env, sdk).await?,
         })
     }
 }
@@ -100,8 +105,9 @@ async fn dispatch(State(functions): State<Arc<Functions>>, request: Request) -> 
         Function::Start => streamguard_core::http::start_function(&functions.start, request).await,
         Function::Close => streamguard_core::http::close_function(&functions.close, request).await,
         Function::Callback => streamguard_core::http::callback_function(&functions.callback, request).await,
-        // No route leads to the watchdog; it runs on a schedule.
-        Function::Watchdog => Ok(streamguard_core::http::unrouted(&Resolution::NotFound)),
+        Function::History => streamguard_core::http::history_function(&functions.history, request).await,
+        // No route leads to these: a schedule and a stream feed them.
+        Function::Watchdog | Function::Archiver => Ok(streamguard_core::http::unrouted(&Resolution::NotFound)),
     };
     into_axum(response)
 }
@@ -163,6 +169,23 @@ pub async fn every<C: Clock>(watchdog: WatchdogService<C>, period: std::time::Du
         ticks.tick().await;
         if let Ok(report) = streamguard_core::scheduled::watchdog_function(&watchdog).await {
             tracing::info!(?report, "watchdog run");
+        }
+    }
+}
+
+/// Feeds the archiver from the table's stream every `period`, until the
+/// process ends; a failed read is logged and tried again.
+pub async fn archive_every(
+    archiver: app::ArchiverService,
+    mut feed: stream_feed::StreamFeed,
+    period: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = feed.feed(&archiver).await {
+            tracing::warn!(%error, "the stream could not be read");
         }
     }
 }

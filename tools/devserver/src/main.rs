@@ -9,7 +9,8 @@ use streamguard_core::ports::SystemClock;
 
 /// The bundle's HTTP API locally: POST /streams, GET /streams/{btId},
 /// POST /streams/{btId}/close, POST /requests/{requestId}/close, POST /callbacks/{token},
-/// GET /streams; and the watchdog on a timer.
+/// GET /streams, GET /streams/{btId}/events; the watchdog on a timer and the
+/// archiver fed by the table's stream.
 #[derive(Debug, Parser)]
 #[command(name = "devserver", version)]
 struct Args {
@@ -27,6 +28,11 @@ struct Args {
     /// (every 60); 0 runs none (in-process mode only).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     watchdog_every: u64,
+    /// Feed the archiver from the table's stream this often (milliseconds),
+    /// as the event source mapping does in AWS; 0 feeds it never
+    /// (in-process mode only).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    archive_every: u64,
 }
 
 #[tokio::main]
@@ -50,6 +56,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let created = streamguard_core::aws::provision::provision(&sdk, name, name).await?;
         println!("TABLE_NAME={}", created.table_name);
         println!("QUEUE_URL={}", created.queue_url);
+        println!("EVIDENCE_BUCKET={}", created.evidence_bucket);
         provisioned = Some(created);
     }
     let router = match args.lambda_runtime {
@@ -59,6 +66,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let env = Env::from_lookup(move |name| match (name, &provisioned) {
                 ("TABLE_NAME", Some(created)) => Some(created.table_name.clone()),
                 ("QUEUE_URL", Some(created)) => Some(created.queue_url.clone()),
+                ("EVIDENCE_BUCKET", Some(created)) => Some(created.evidence_bucket.clone()),
+                // The simulator serves its audio over plain http on loopback.
+                ("EVIDENCE_ALLOW_HTTP", _) => std::env::var(name).ok().or_else(|| Some("true".into())),
                 // Callbacks come back to this server unless told otherwise.
                 ("CALLBACK_BASE_URL", _) => std::env::var(name).ok().or_else(|| Some(callback_base.clone())),
                 _ => std::env::var(name).ok(),
@@ -68,6 +78,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 tokio::spawn(devserver::every(
                     watchdog,
                     std::time::Duration::from_secs(args.watchdog_every),
+                ));
+            }
+            if args.archive_every > 0 {
+                let archiver = streamguard_core::app::archiver_service(&env, &sdk).await?;
+                let table = streamguard_core::config::table_name(&env)?;
+                let feed = devserver::stream_feed::StreamFeed::open(&sdk, &table).await?;
+                tokio::spawn(devserver::archive_every(
+                    archiver,
+                    feed,
+                    std::time::Duration::from_millis(args.archive_every),
                 ));
             }
             devserver::in_process(Arc::new(devserver::Functions::build(&env, &sdk).await?))

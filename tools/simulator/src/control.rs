@@ -4,7 +4,7 @@
 //! the answer is 200 once at least `min` items match, or 408 with what
 //! matched when `waitMs` ran out.
 
-use crate::faults::Fault;
+use crate::faults::{Effect, Fault};
 use crate::scenario::Scenario;
 use crate::state::{Inner, SharedState, TaskStatus};
 use axum::Json;
@@ -209,10 +209,37 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "ok": true }))
 }
 
-/// A few bytes of MP3 for the audio URLs in callbacks.
-pub async fn audio() -> impl IntoResponse {
+/// A few bytes of MP3 for the audio URLs in callbacks, unless an `audio`
+/// fault says otherwise (an HTTP status, or an answer held back); every
+/// fetch is recorded (`GET /_sim/requests?kind=audio`).
+pub async fn audio(State(state): State<SharedState>, Path(file): Path<String>) -> Response {
+    let effect = state.update(|inner| inner.faults.take(crate::faults::Api::Audio));
+    let mut record = state.request("audio");
+    record.request_id = Some(file.clone());
+    match effect {
+        Some(Effect::Code(code)) => {
+            record.code = Some(code);
+            record.fault = Some("fault");
+            state.record_request(record);
+            let status = u16::try_from(code)
+                .ok()
+                .and_then(|code| StatusCode::from_u16(code).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return status.into_response();
+        }
+        Some(Effect::Stall(hold) | Effect::DropResponse(hold)) => {
+            record.fault = Some("stalled");
+            state.record_request(record.clone());
+            tokio::time::sleep(hold).await;
+        }
+        None => {
+            record.code = Some(200);
+            state.record_request(record);
+        }
+    }
     (
         [("content-type", "audio/mpeg")],
-        b"ID3\x04\x00\x00\x00\x00\x00\x00".as_slice(),
+        format!("ID3\x04\x00\x00\x00\x00\x00\x00 {file}").into_bytes(),
     )
+        .into_response()
 }

@@ -6,7 +6,8 @@
 //! {"fault": "dropResponse", "api": "start", "times": 1}
 //! {"fault": "refuseConnections", "millis": 500}
 //! ```
-//! `api` limits a fault to one API (`start`, `close`, `closeVideo`, `zego`);
+//! `api` limits a fault to one API (`start`, `close`, `closeVideo`, `zego`,
+//! `audio`: the segment audio links, where `code` is an HTTP status);
 //! `times` limits how many requests it hits (unlimited when absent, until
 //! `DELETE /_sim/faults`).
 
@@ -21,6 +22,9 @@ pub enum Api {
     Close,
     CloseVideo,
     Zego,
+    /// The segment audio served at the links in callbacks (`/_sim/audio/`):
+    /// `code` answers that HTTP status, `stall` holds the answer.
+    Audio,
 }
 
 /// One fault switch.

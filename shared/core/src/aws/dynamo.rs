@@ -34,7 +34,10 @@
 //! depends on the deletion happening on time.
 
 use crate::domain::ProviderId;
-use crate::domain::task::{Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus, end_reason};
+use crate::domain::task::{
+    Evidence, EvidenceObject, EvidenceState, Open, Owner, Page, Published, Reports, Stray, StreamEnd, Task, TaskStatus,
+    end_reason,
+};
 use crate::ports::{Claim, OpenFilter, Ownership, Progress, StoreError, TaskStore};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -50,6 +53,8 @@ use time::format_description::well_known::Rfc3339;
 
 /// Name of the index on `requestId`.
 pub const REQUEST_ID_INDEX: &str = "byRequestId";
+/// Name of the index of each btId's published events by time (history).
+pub const EVENTS_INDEX: &str = "byPublished";
 /// Name of the sparse index of open records.
 pub const OPEN_INDEX: &str = "byOpen";
 /// Partitions of the open index.
@@ -581,6 +586,86 @@ fn done_or_gone(task: Option<Task>) -> Changed {
 }
 
 /// A listing's position: the shard, and where in it.
+/// The text attributes of a key, for a cursor.
+fn string_key(key: &Item) -> HashMap<String, String> {
+    key.iter()
+        .filter_map(|(name, value)| match value {
+            AttributeValue::S(text) => Some((name.clone(), text.clone())),
+            AttributeValue::N(number) => Some((name.clone(), format!("#{number}"))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The history index's last key from a cursor it gave for `bt_id`.
+fn read_events_cursor(cursor: &str, bt_id: &str) -> Result<Item, StoreError> {
+    let unreadable = || StoreError::BadCursor(format!("{cursor:?}"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| unreadable())?;
+    let key: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
+    let expected = ["pk", "sk", "eventsOf", "publishedAtMs"];
+    let fits = key.len() == expected.len()
+        && expected
+            .iter()
+            .all(|name| key.get(*name).is_some_and(|value| !value.is_empty()))
+        && key["eventsOf"] == bt_id
+        && key["pk"] == format!("STREAM#{bt_id}")
+        && key["sk"].starts_with("EVENT#")
+        && key["publishedAtMs"]
+            .strip_prefix('#')
+            .is_some_and(|number| number.parse::<i64>().is_ok());
+    if !fits {
+        return Err(unreadable());
+    }
+    Ok(key
+        .into_iter()
+        .map(|(name, text)| match text.strip_prefix('#') {
+            Some(number) if name == "publishedAtMs" => (name, n(number)),
+            _ => (name, s(text)),
+        })
+        .collect())
+}
+
+/// A published event's record.
+fn parse_published(item: &Item) -> Result<Published, StoreError> {
+    let missing = |name: &str| StoreError::Unreadable(format!("an event record without {name}"));
+    let pk = text(item, "pk").ok_or_else(|| missing("pk"))?;
+    let evidence = match text(item, "evidenceState") {
+        None => None,
+        Some(state) => Some(Evidence {
+            state: EvidenceState::parse(&state)
+                .ok_or_else(|| StoreError::Unreadable(format!("an evidence state {state:?}")))?,
+            objects: item
+                .get("evidenceObjects")
+                .and_then(|value| value.as_l().ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|object| object.as_m().ok())
+                .map(|object| EvidenceObject {
+                    role: text(object, "role").unwrap_or_default(),
+                    key: text(object, "key").unwrap_or_default(),
+                    bytes: number(object, "bytes").unwrap_or_default().max(0) as u64,
+                })
+                .collect(),
+            failure: text(item, "evidenceFailure"),
+            archived_at: at(item, "archivedAt").ok_or_else(|| missing("archivedAt"))?,
+        }),
+    };
+    Ok(Published {
+        bt_id: pk.strip_prefix("STREAM#").unwrap_or(&pk).to_owned(),
+        event_id: text(item, "eventId").ok_or_else(|| missing("eventId"))?,
+        request_id: text(item, "ofRequestId").unwrap_or_default(),
+        kind: text(item, "kind").unwrap_or_default(),
+        risk_level: text(item, "riskLevel"),
+        at: at(item, "publishedAt").ok_or_else(|| missing("publishedAt"))?,
+        expires_at: number(item, "ttl")
+            .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        event: text(item, "event"),
+        provider_result: text(item, "providerResult"),
+        evidence,
+    })
+}
+
 /// The key of a provider task's ownership record: its own partition, so
 /// that it is found by the provider task's id alone, consistently.
 fn owner_key(provider: ProviderId, provider_task_id: &str) -> (String, String) {
@@ -612,7 +697,7 @@ fn cursor_text(shard: u8, key: Option<&Item>) -> String {
 }
 
 fn read_cursor(cursor: &str) -> Result<(u8, Option<Item>), StoreError> {
-    let unreadable = || StoreError::Unreadable(format!("cursor {cursor:?}"));
+    let unreadable = || StoreError::BadCursor(format!("{cursor:?}"));
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| unreadable())?;
     let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
     let shard = json["shard"]
@@ -1183,12 +1268,21 @@ impl TaskStore for DynamoStore {
         item.insert("entity".into(), s("event"));
         item.insert("eventId".into(), s(&record.event_id));
         item.insert("ofRequestId".into(), s(&record.request_id));
-        item.insert("kind".into(), s(record.kind));
+        item.insert("kind".into(), s(&record.kind));
         if let Some(level) = &record.risk_level {
             item.insert("riskLevel".into(), s(level));
         }
         item.insert("publishedAt".into(), time_text(record.at));
         item.insert("ttl".into(), n(record.expires_at.unix_timestamp()));
+        // The history's index: the btId's events by time.
+        item.insert("eventsOf".into(), s(&record.bt_id));
+        item.insert("publishedAtMs".into(), n(millis(record.at)));
+        if let Some(event) = &record.event {
+            item.insert("event".into(), s(event));
+        }
+        if let Some(result) = &record.provider_result {
+            item.insert("providerResult".into(), s(result));
+        }
         let outcome = self
             .client
             .put_item()
@@ -1202,6 +1296,86 @@ impl TaskStore for DynamoStore {
             Err(error) if condition_failed(&error) => Ok(()),
             Err(error) => Err(unavailable(error)),
         }
+    }
+
+    async fn published(&self, bt_id: &str, event_id: &str) -> Result<Option<Published>, StoreError> {
+        self.item(bt_id, &format!("EVENT#{event_id}"))
+            .await?
+            .as_ref()
+            .map(parse_published)
+            .transpose()
+    }
+
+    async fn record_evidence(&self, bt_id: &str, event_id: &str, evidence: &Evidence) -> Result<bool, StoreError> {
+        let objects = evidence
+            .objects
+            .iter()
+            .map(|object| {
+                AttributeValue::M(HashMap::from([
+                    ("role".to_owned(), s(&object.role)),
+                    ("key".to_owned(), s(&object.key)),
+                    ("bytes".to_owned(), n(object.bytes)),
+                ]))
+            })
+            .collect();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(bt_id, &format!("EVENT#{event_id}"))))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(evidenceState)")
+            .expression_attribute_values(":state", s(evidence.state.as_str()))
+            .expression_attribute_values(":objects", AttributeValue::L(objects))
+            .expression_attribute_values(":at", time_text(evidence.archived_at));
+        request = match &evidence.failure {
+            Some(failure) => request
+                .update_expression(
+                    "SET evidenceState = :state, evidenceObjects = :objects, archivedAt = :at, \
+                     evidenceFailure = :failure",
+                )
+                .expression_attribute_values(":failure", s(failure)),
+            None => {
+                request.update_expression("SET evidenceState = :state, evidenceObjects = :objects, archivedAt = :at")
+            }
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn published_events(
+        &self,
+        bt_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Published>, StoreError> {
+        let start = cursor.map(|cursor| read_events_cursor(cursor, bt_id)).transpose()?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(EVENTS_INDEX)
+            .key_condition_expression("eventsOf = :btId")
+            .expression_attribute_values(":btId", s(bt_id))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .items()
+            .iter()
+            .map(parse_published)
+            .collect::<Result<Vec<_>, _>>()?;
+        // A page may hold fewer than `limit` (DynamoDB stops a query at 1 MB
+        // read): whenever DynamoDB says there is more, so does the cursor.
+        let cursor = output
+            .last_evaluated_key()
+            .map(|key| URL_SAFE_NO_PAD.encode(serde_json::to_string(&string_key(key)).unwrap_or_default()));
+        Ok(Page { items, cursor })
     }
 
     async fn count_published(&self, bt_id: &str, event_prefix: &str, risk_level: &str) -> Result<u64, StoreError> {
@@ -1291,25 +1465,25 @@ mod tests {
         let text = cursor_text(5, Some(&key));
         assert_eq!(read_cursor(&text).unwrap(), (5, Some(key.clone())));
         assert_eq!(read_cursor(&cursor_text(6, None)).unwrap(), (6, None));
-        assert!(matches!(read_cursor("not a cursor"), Err(StoreError::Unreadable(_))));
+        assert!(matches!(read_cursor("not a cursor"), Err(StoreError::BadCursor(_))));
         // Keys that would make DynamoDB fail (a 503) are refused as a bad cursor (a 400).
         let mut empty = key.clone();
         empty.insert("sk".to_owned(), s(""));
         for tampered in [HashMap::from([("pk".to_owned(), s("STREAM#a"))]), empty] {
             assert!(matches!(
                 read_cursor(&cursor_text(5, Some(&tampered))),
-                Err(StoreError::Unreadable(_))
+                Err(StoreError::BadCursor(_))
             ));
         }
         let mut other_shard = key.clone();
         other_shard.insert("openShard".to_owned(), s("OPEN#7"));
         assert!(matches!(
             read_cursor(&cursor_text(5, Some(&other_shard))),
-            Err(StoreError::Unreadable(_))
+            Err(StoreError::BadCursor(_))
         ));
         assert!(matches!(
             read_cursor(&URL_SAFE_NO_PAD.encode(r#"{"shard": 99, "key": {}}"#)),
-            Err(StoreError::Unreadable(_))
+            Err(StoreError::BadCursor(_))
         ));
     }
 }

@@ -2,10 +2,10 @@
 //! local run and the end-to-end tests (moto server). In AWS, CloudFormation
 //! does this.
 
-use super::dynamo::{OPEN_INDEX, REQUEST_ID_INDEX};
+use super::dynamo::{EVENTS_INDEX, OPEN_INDEX, REQUEST_ID_INDEX};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -15,15 +15,36 @@ pub struct Provisioned {
     pub table_name: String,
     pub queue_url: String,
     pub dead_letter_queue_url: String,
+    /// The evidence archive's bucket (versioned, as the template's).
+    pub evidence_bucket: String,
 }
 
 fn attribute(name: &str) -> AttributeDefinition {
+    typed_attribute(name, ScalarAttributeType::S)
+}
+
+fn typed_attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder()
         .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
+        .attribute_type(kind)
         .build()
         .expect("complete")
 }
+
+/// What the history's index keeps of an event record: what it shows, not
+/// the provider's result (the archive has it).
+pub const EVENTS_INDEX_ATTRIBUTES: [&str; 10] = [
+    "eventId",
+    "ofRequestId",
+    "kind",
+    "riskLevel",
+    "publishedAt",
+    "event",
+    "evidenceState",
+    "evidenceObjects",
+    "evidenceFailure",
+    "archivedAt",
+];
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder()
@@ -33,7 +54,9 @@ fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
         .expect("complete")
 }
 
-/// Creates the table (`pk`/`sk`, indexes `byRequestId` and `byOpen`, TTL on `ttl`) and the
+/// Creates the table (`pk`/`sk`, indexes `byRequestId`, `byOpen` and
+/// `byPublished`, TTL on `ttl`, a stream of new images), the evidence bucket
+/// `<prefix>-evidence` (versioned) and the
 /// FIFO queue `<prefix>-events.fifo` with its dead-letter queue.
 pub async fn provision(
     sdk: &aws_config::SdkConfig,
@@ -54,6 +77,18 @@ pub async fn provision(
         .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
         .map_err(|error| error.to_string())?;
+    let events_index = GlobalSecondaryIndex::builder()
+        .index_name(EVENTS_INDEX)
+        .key_schema(key("eventsOf", KeyType::Hash))
+        .key_schema(key("publishedAtMs", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(EVENTS_INDEX_ATTRIBUTES.map(str::to_owned).to_vec()))
+                .build(),
+        )
+        .build()
+        .map_err(|error| error.to_string())?;
     dynamo
         .create_table()
         .table_name(table_name)
@@ -62,10 +97,20 @@ pub async fn provision(
         .attribute_definitions(attribute("requestId"))
         .attribute_definitions(attribute("openShard"))
         .attribute_definitions(attribute("createdAt"))
+        .attribute_definitions(attribute("eventsOf"))
+        .attribute_definitions(typed_attribute("publishedAtMs", ScalarAttributeType::N))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(index)
         .global_secondary_indexes(open_index)
+        .global_secondary_indexes(events_index)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .map_err(|error| error.to_string())?,
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
@@ -114,9 +159,27 @@ pub async fn provision(
         .send()
         .await
         .map_err(|error| format!("create queue: {}", aws_sdk_sqs::error::DisplayErrorContext(error)))?;
+    let s3 = aws_sdk_s3::Client::new(sdk);
+    let evidence_bucket = format!("{}-evidence", queue_prefix.to_ascii_lowercase());
+    s3.create_bucket()
+        .bucket(&evidence_bucket)
+        .send()
+        .await
+        .map_err(|error| format!("create bucket: {}", aws_sdk_s3::error::DisplayErrorContext(error)))?;
+    s3.put_bucket_versioning()
+        .bucket(&evidence_bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|error| format!("version the bucket: {}", aws_sdk_s3::error::DisplayErrorContext(error)))?;
     Ok(Provisioned {
         table_name: table_name.to_owned(),
         queue_url: queue.queue_url.unwrap_or_default(),
         dead_letter_queue_url,
+        evidence_bucket,
     })
 }

@@ -9,7 +9,7 @@
 
 pub mod variables;
 
-use crate::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
+use crate::domain::policy::{CallbackPolicy, ClosePolicy, EvidencePolicy, StartPolicy, WatchdogPolicy};
 use std::time::Duration;
 use streamguard_wire::event::RiskLevel;
 use variables::*;
@@ -129,6 +129,18 @@ impl Env {
     }
 
     /// An http(s) URL without a trailing slash, when set (or defaulted).
+    /// `true` or `false`.
+    pub fn flag(&self, variable: &Variable) -> Result<bool, ConfigError> {
+        match self.required(variable)?.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(ConfigError::new(
+                variable,
+                format!("must be true or false (is {other:?})"),
+            )),
+        }
+    }
+
     pub fn base_url(&self, variable: &Variable) -> Result<Option<String>, ConfigError> {
         let Some(value) = self.text(variable) else {
             return Ok(None);
@@ -259,11 +271,58 @@ macro_rules! default_from_table {
         }
     )+};
 }
-default_from_table!(StartPolicy, ClosePolicy, CallbackPolicy, WatchdogPolicy);
+impl EvidencePolicy {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let max_bytes = env.whole_number(&EVIDENCE_MAX_BYTES)?;
+        Ok(EvidencePolicy {
+            fetch_attempts: env.attempts(&EVIDENCE_FETCH_ATTEMPTS)?,
+            fetch_backoff: env.millis(&EVIDENCE_FETCH_BACKOFF_MS)?,
+            fetch_timeout: env.millis(&EVIDENCE_FETCH_TIMEOUT_MS)?,
+            max_bytes: usize::try_from(max_bytes).map_err(|_| ConfigError::new(&EVIDENCE_MAX_BYTES, "is too large"))?,
+            allow_http: env.flag(&EVIDENCE_ALLOW_HTTP)?,
+        })
+    }
+}
+
+/// The evidence archive's bucket.
+pub fn evidence_bucket(env: &Env) -> Result<String, ConfigError> {
+    env.required(&EVIDENCE_BUCKET)
+}
+
+/// The KMS key the archive's objects are encrypted with, when set.
+pub fn evidence_kms_key(env: &Env) -> Option<String> {
+    env.set(&EVIDENCE_KMS_KEY_ID)
+}
+
+/// How long the history's links stay valid: from a second to a week, the
+/// longest a presigned link can be (refused at cold start, not at each call).
+pub fn evidence_link_validity(env: &Env) -> Result<Duration, ConfigError> {
+    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+    match env.seconds(&EVIDENCE_LINK_SECS)? {
+        valid if !valid.is_zero() && valid <= WEEK => Ok(valid),
+        _ => Err(ConfigError::new(
+            &EVIDENCE_LINK_SECS,
+            "must be from 1 to 604800 (a week, the longest a presigned link lasts)",
+        )),
+    }
+}
+
+default_from_table!(StartPolicy, ClosePolicy, CallbackPolicy, WatchdogPolicy, EvidencePolicy);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_last_a_second_to_a_week() {
+        let validity = |secs: &str| evidence_link_validity(&Env::from_pairs([("EVIDENCE_LINK_SECS", secs)]));
+        assert_eq!(validity("900").unwrap(), Duration::from_secs(900));
+        assert_eq!(validity("604800").unwrap(), Duration::from_secs(604_800));
+        for refused in ["0", "604801", "x"] {
+            let error = validity(refused).unwrap_err().to_string();
+            assert!(error.contains("EVIDENCE_LINK_SECS"), "{error}");
+        }
+    }
 
     #[test]
     fn defaults_come_from_the_table() {

@@ -4,7 +4,7 @@
 //! `template.yaml` to them, and the README's table is generated from them
 //! (a test compares the two).
 
-use crate::functions::Function::{self, Callback, Close, Start, Watchdog};
+use crate::functions::Function::{self, Archiver, Callback, Close, History, Start, Watchdog};
 
 /// One environment variable.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,7 +18,9 @@ pub struct Variable {
     pub functions: &'static [Function],
 }
 
-const ALL: &[Function] = &[Start, Close, Callback, Watchdog];
+const ALL: &[Function] = &[Start, Close, Callback, Watchdog, Archiver, History];
+/// The functions that read or write the evidence archive.
+const EVIDENCE: &[Function] = &[Archiver, History];
 /// The functions that call providers.
 const CONTROL: &[Function] = &[Start, Close, Watchdog];
 const STOPS: &[Function] = &[Close, Watchdog];
@@ -74,6 +76,14 @@ variables! {
     ZEGO_CALLBACK_SECRET_PARAMETER: &[Start, Callback], None, "SSM SecureString holding Zego's callback secret; Zego callbacks are refused without it (or `ZEGO_CALLBACK_SECRET`), and start refuses to run Zego starts without it (it reads only the name)";
     ZEGO_CALLBACK_SECRET: LOCAL, None, "Zego's callback secret itself (local runs)";
     ZEGO_DEFAULT_EVENT_ID: &[Start], Some("audio_room"), "Zego `EventId` when the start's `eventId` is not one of Zego's";
+    EVIDENCE_BUCKET: EVIDENCE, None, "the S3 bucket of the evidence archive (required by archiver and history)";
+    EVIDENCE_KMS_KEY_ID: &[Archiver], None, "the KMS key the archive's objects are encrypted with (SSE-KMS); SSE-S3 when unset (local runs)";
+    EVIDENCE_FETCH_TIMEOUT_MS: &[Archiver], Some("10000"), "how long one fetch of a segment's audio may take";
+    EVIDENCE_FETCH_ATTEMPTS: &[Archiver], Some("3"), "attempts at a fetch that fails for a reason worth another (1–10)";
+    EVIDENCE_FETCH_BACKOFF_MS: &[Archiver], Some("1000"), "the wait before the second attempt, doubled for each next one";
+    EVIDENCE_MAX_BYTES: &[Archiver], Some("20971520"), "the most one fetched audio may weigh";
+    EVIDENCE_ALLOW_HTTP: &[Archiver], Some("false"), "`true` lets the archiver fetch plain-http links (local runs); https only otherwise";
+    EVIDENCE_LINK_SECS: &[History], Some("900"), "how long the history's links to archived objects stay valid, in seconds (at most a week)";
     LOG_LEVEL: ALL, Some("info"), "log filter: a level, or per-target levels (`warn,streamguard_core=debug`)";
     RUST_LOG: LOCAL, None, "the log filter when `LOG_LEVEL` is unset (local runs)";
 }

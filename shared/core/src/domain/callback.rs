@@ -30,7 +30,7 @@ use super::provider::{ReadError, Reading};
 use super::publish::{self, Publication};
 use super::task::{Stray, StreamEnd, Task};
 use super::token::{CallbackKeys, TaskRef, Verified};
-use crate::ports::{Clock, EventQueue, Progress, Readers, StoreError, TaskStore};
+use crate::ports::{CallbackReader, Clock, EventQueue, Progress, Readers, StoreError, TaskStore};
 
 /// What a callback amounted to (for logs, metrics and tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
                 let (target, record) = self.resolve(task_ref, record, &segment.provider_task_id).await?;
                 let context = context(task_ref, record.task(), &segment.provider_task_id);
                 let event = events::segment_event(task_ref.provider, &segment, &context, now);
-                let outcome = self.publish(&event).await?;
+                let outcome = self.publish(&event, reader, body).await?;
                 if context.stray || matches!(record, Record::Missing) {
                     self.remember_stray(task_ref, &segment.provider_task_id).await?;
                 } else if let (true, Some(index)) = (context.task_known, index) {
@@ -130,7 +130,7 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
                 let (target, record) = self.resolve(task_ref, record, &end.provider_task_id).await?;
                 let context = context(task_ref, record.task(), &end.provider_task_id);
                 let event = events::end_event(task_ref.provider, &end, &context, now);
-                let outcome = self.publish(&event).await?;
+                let outcome = self.publish(&event, reader, body).await?;
                 if context.task_known && !context.stray {
                     let stream_end = StreamEnd {
                         code: end.end.end_code,
@@ -165,9 +165,24 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> CallbackHandler<S, Q, C> {
         }
     }
 
-    async fn publish(&self, event: &streamguard_wire::event::QueueEvent) -> Result<Outcome, Error> {
-        let publication =
-            publish::publish_once(&self.store, &self.queue, &self.clock, event, self.policy.retention).await?;
+    /// Publishes `event` with what the provider sent for it (`body`, read
+    /// through the provider's `reader`, secrets stripped).
+    async fn publish(
+        &self,
+        event: &streamguard_wire::event::QueueEvent,
+        reader: &dyn CallbackReader,
+        body: &[u8],
+    ) -> Result<Outcome, Error> {
+        let provider_result = reader.evidence(body);
+        let publication = publish::publish_once(
+            &self.store,
+            &self.queue,
+            &self.clock,
+            event,
+            provider_result.as_ref(),
+            self.policy.retention,
+        )
+        .await?;
         Ok(match publication {
             Publication::Published => Outcome::Published,
             Publication::Duplicate => Outcome::Duplicate,

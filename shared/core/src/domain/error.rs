@@ -48,6 +48,9 @@ pub enum Error {
     Storage(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The evidence archive could not be written or read.
+    #[error("the evidence archive failed: {0}")]
+    Archive(String),
     /// The deployment is misconfigured.
     #[error("configuration problem: {0}")]
     Configuration(String),

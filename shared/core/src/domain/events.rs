@@ -27,6 +27,9 @@ use time::OffsetDateTime;
 pub const EVENT_LIMIT: usize = 256 * 1024;
 /// The most a start's `passThrough` may weigh, serialised as JSON.
 pub const PASS_THROUGH_LIMIT: usize = 64 * 1024;
+/// The most of what a provider sent that is kept with an event's record (for
+/// the evidence archive): with the event, well within a table item's size.
+pub const PROVIDER_RESULT_LIMIT: usize = 64 * 1024;
 /// Segment ids longer than this (in bytes) are hashed into the event id.
 pub const ID_LIMIT: usize = 100;
 /// The transcript.

@@ -5,7 +5,9 @@
 //! - [`Starter`] (start): claims tasks and calls providers' start;
 //! - [`Closer`] (close): stops tasks at their providers;
 //! - [`CallbackHandler`] (callback): reads callbacks and publishes; calls no provider;
-//! - [`Watchdog`] (watchdog): gives every open task a way out (`docs/lifecycle.md`).
+//! - [`Watchdog`] (watchdog): gives every open task a way out (`docs/lifecycle.md`);
+//! - [`Archiver`] (archiver): keeps every published segment's evidence;
+//! - [`History`] (history): a btId's published events with their evidence.
 //!
 //! It knows the outside world only through [`crate::ports`], and never names
 //! a provider, an AWS service or HTTP (a test holds it to that).
@@ -14,6 +16,7 @@ pub mod callback;
 pub mod close;
 pub mod error;
 pub mod events;
+pub mod evidence;
 pub mod policy;
 pub mod progress;
 pub mod provider;
@@ -27,6 +30,7 @@ pub mod watchdog;
 pub use callback::CallbackHandler;
 pub use close::Closer;
 pub use error::Error;
+pub use evidence::{Archiver, History};
 pub use provider::ProviderId;
 pub use start::Starter;
 pub use task::{Task, TaskStatus};

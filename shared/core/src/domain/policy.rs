@@ -58,3 +58,30 @@ pub struct WatchdogPolicy {
     /// How long finished tasks and published-event records are kept.
     pub retention: Duration,
 }
+
+/// How the archiver fetches and keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidencePolicy {
+    /// Attempts at a fetch that fails for a reason worth another try.
+    pub fetch_attempts: u32,
+    /// The wait before the second attempt, doubled for each next one.
+    pub fetch_backoff: Duration,
+    /// How long one fetch may take.
+    pub fetch_timeout: Duration,
+    /// The most one fetched object may weigh.
+    pub max_bytes: usize,
+    /// Whether plain `http` links are fetched (local runs); else `https` only.
+    pub allow_http: bool,
+}
+
+impl EvidencePolicy {
+    /// The longest archiving one event may take: both links fetched with
+    /// every attempt timing out and every backoff waited, and the writes.
+    pub fn longest_event(&self) -> Duration {
+        /// What the archive and table writes of one event are allowed.
+        const WRITES: Duration = Duration::from_secs(10);
+        let attempts = self.fetch_attempts.max(1);
+        let backoffs = self.fetch_backoff * (2u32.saturating_pow(attempts - 1) - 1);
+        (self.fetch_timeout * attempts + backoffs) * 2 + WRITES
+    }
+}

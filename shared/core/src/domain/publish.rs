@@ -9,8 +9,12 @@
 //! that retry. Only if 3 fails after 2 succeeded *and* the retry comes after
 //! the queue's deduplication window can an event be sent twice; its
 //! `eventId` is the same, so consumers can drop it.
+//!
+//! The record keeps the event as published and what the provider sent for
+//! it (secrets stripped): the evidence archive and the history read them.
 
 use super::error::Error;
+use super::events::PROVIDER_RESULT_LIMIT;
 use super::task::Published;
 use crate::ports::{Clock, EventQueue, TaskStore};
 use std::time::Duration;
@@ -24,12 +28,14 @@ pub enum Publication {
 }
 
 /// Publishes `event` unless it was published before (see the module docs);
-/// its record is kept for `retention`.
+/// its record, with `provider_result` (what the provider sent, when the
+/// event comes from a callback), is kept for `retention`.
 pub async fn publish_once<S: TaskStore, Q: EventQueue, C: Clock>(
     store: &S,
     queue: &Q,
     clock: &C,
     event: &QueueEvent,
+    provider_result: Option<&serde_json::Value>,
     retention: Duration,
 ) -> Result<Publication, Error> {
     let bt_id = event.group_key().to_owned();
@@ -43,14 +49,26 @@ pub async fn publish_once<S: TaskStore, Q: EventQueue, C: Clock>(
         _ => None,
     };
     let now = clock.now();
+    let provider_result = provider_result
+        .and_then(|result| serde_json::to_string(result).ok())
+        .filter(|text| {
+            let fits = text.len() <= PROVIDER_RESULT_LIMIT;
+            if !fits {
+                tracing::warn!(event_id = %event.event_id, bytes = text.len(), "the provider's result is too large to keep with the event");
+            }
+            fits
+        });
     let record = Published {
         bt_id,
         event_id: event.event_id.clone(),
         request_id: event.request_id.clone(),
-        kind: event.body.kind(),
+        kind: event.body.kind().to_owned(),
         risk_level,
         at: now,
         expires_at: now + retention,
+        event: serde_json::to_string(event).ok(),
+        provider_result,
+        evidence: None,
     };
     store.record_published(&record).await?;
     tracing::info!(

@@ -283,11 +283,67 @@ pub struct Published {
     pub event_id: String,
     pub request_id: String,
     /// The event's `kind`.
-    pub kind: &'static str,
+    pub kind: String,
     pub risk_level: Option<String>,
     pub at: OffsetDateTime,
     /// When the record may be deleted (the store expires it).
     pub expires_at: OffsetDateTime,
+    /// The event as published (JSON), for the evidence archive and the history.
+    pub event: Option<String>,
+    /// What the provider sent for it (JSON), secrets stripped, when it fits
+    /// ([`super::events::PROVIDER_RESULT_LIMIT`]).
+    pub provider_result: Option<String>,
+    /// What the archiver kept of it, once it has.
+    pub evidence: Option<Evidence>,
+}
+
+/// What the evidence archive holds for a published event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub state: EvidenceState,
+    /// The objects written, under `evidence/<btId>/<eventId>/`.
+    pub objects: Vec<EvidenceObject>,
+    /// Why a fetch failed (`AUDIO_FAILED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub archived_at: OffsetDateTime,
+}
+
+/// How an event's archive ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EvidenceState {
+    /// Everything: the event, and its audio when it had any.
+    Archived,
+    /// The event and its text and labels, but an audio fetch kept failing.
+    AudioFailed,
+}
+
+impl EvidenceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceState::Archived => "ARCHIVED",
+            EvidenceState::AudioFailed => "AUDIO_FAILED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [EvidenceState::Archived, EvidenceState::AudioFailed]
+            .into_iter()
+            .find(|state| state.as_str() == text)
+    }
+}
+
+/// One archived object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceObject {
+    /// `event`, `audio` or `preAudio`.
+    pub role: String,
+    pub key: String,
+    pub bytes: u64,
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub async fn list<S: TaskStore>(
     };
     let filter = status.map_or(OpenFilter::Tasks, OpenFilter::Status);
     let page = store.open(filter, cursor, limit).await.map_err(|error| match error {
-        StoreError::Unreadable(_) => invalid("cursor", "is not a cursor this API gave".to_owned()),
+        StoreError::BadCursor(_) => invalid("cursor", "is not a cursor this API gave".to_owned()),
         other => other.into(),
     })?;
     let items = page

@@ -138,7 +138,15 @@ impl<S: TaskStore, Q: EventQueue, C: Clock> Watchdog<S, Q, C> {
     }
 
     async fn publish(&self, event: &streamguard_wire::event::QueueEvent) -> Result<(), Error> {
-        publish::publish_once(&self.store, &self.queue, &self.clock, event, self.policy.retention).await?;
+        publish::publish_once(
+            &self.store,
+            &self.queue,
+            &self.clock,
+            event,
+            None,
+            self.policy.retention,
+        )
+        .await?;
         Ok(())
     }
 

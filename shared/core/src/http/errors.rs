@@ -21,7 +21,7 @@ pub fn status(error: &Error) -> u16 {
         Error::Conflict(_) | Error::StreamHeld { .. } | Error::ProviderMismatch { .. } => 409,
         Error::Unauthorized => 401,
         Error::TooLarge { .. } => 413,
-        Error::Storage(_) | Error::Queue(_) => 503,
+        Error::Storage(_) | Error::Queue(_) | Error::Archive(_) => 503,
         Error::Configuration(_) => 500,
     }
 }
@@ -42,6 +42,7 @@ pub fn code(error: &Error) -> &'static str {
         Error::MalformedCallback(_) => "MALFORMED_CALLBACK",
         Error::Storage(_) => "STORAGE_UNAVAILABLE",
         Error::Queue(_) => "QUEUE_UNAVAILABLE",
+        Error::Archive(_) => "ARCHIVE_UNAVAILABLE",
         Error::Configuration(_) => "CONFIGURATION",
     }
 }
@@ -50,7 +51,7 @@ pub fn code(error: &Error) -> &'static str {
 pub fn retry_after(error: &Error) -> Option<u64> {
     match error {
         Error::Refused(refusal) => refusal.retry_after.map(|wait| wait.as_secs().max(1)),
-        Error::Storage(_) | Error::Queue(_) | Error::Conflict(_) => Some(1),
+        Error::Storage(_) | Error::Queue(_) | Error::Archive(_) | Error::Conflict(_) => Some(1),
         _ => None,
     }
 }
@@ -79,6 +80,7 @@ fn public_message(error: &Error) -> String {
     match error {
         Error::Storage(_) => "the task table is unavailable; retry".to_owned(),
         Error::Queue(_) => "the event queue is unavailable; retry".to_owned(),
+        Error::Archive(_) => "the evidence archive is unavailable; retry".to_owned(),
         other => other.to_string(),
     }
 }

@@ -13,10 +13,10 @@ use crate::domain::close::Closed;
 use crate::domain::provider::Media;
 use crate::domain::start::Started;
 use crate::domain::view::TaskView;
-use crate::domain::{CallbackHandler, Closer, Error, Starter};
+use crate::domain::{CallbackHandler, Closer, Error, History, Starter};
 use crate::functions::Function;
 use crate::metrics;
-use crate::ports::{Clock, EventQueue, TaskStore};
+use crate::ports::{Clock, EventQueue, EvidenceArchive, TaskStore};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -246,8 +246,19 @@ async fn close_request<S: TaskStore, C: Clock>(
     };
     let provider = query_param(request, "provider");
     service
-        .close_request(matched.param("requestId"), media, provider.as_deref())
+        .close_request(provider_task_id(matched)?, media, provider.as_deref())
         .await
+}
+
+/// The provider task id to close: a blank one is the caller's mistake, told
+/// before any provider is asked (whose answer to it, if documented at all,
+/// would be a provider failure rather than a 400).
+fn provider_task_id(matched: &Matched) -> Result<&str, Error> {
+    let id = matched.param("requestId");
+    if id.trim().is_empty() {
+        return Err(invalid("requestId", "is required and must not be blank"));
+    }
+    Ok(id)
 }
 
 /// The `callback` function: `POST /callbacks/{token}`.
@@ -301,4 +312,49 @@ pub async fn callback_function<S: TaskStore, Q: EventQueue, C: Clock>(
         _ => {}
     }
     Ok(finish(matched.route, result))
+}
+
+/// The `history` function: `GET /streams/{btId}/events?limit=&cursor=`.
+pub async fn history_function<S: TaskStore, A: EvidenceArchive>(
+    service: &History<S, A>,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let matched = match routed(Function::History, &request) {
+        Ok(matched) => matched,
+        Err(response) => return Ok(*response),
+    };
+    let result = service
+        .events(
+            matched.param("btId"),
+            query_param(&request, "limit").as_deref(),
+            query_param(&request, "cursor").as_deref(),
+        )
+        .await
+        .map(|page| json(200, &page));
+    Ok(finish(matched.route, result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matched(path: &str) -> Matched {
+        match routes::resolve("POST", path) {
+            Resolution::Matched(matched) => matched,
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_blank_provider_task_id_is_refused_before_any_provider_is_asked() {
+        assert_eq!(provider_task_id(&matched("/requests/rid-1/close")).unwrap(), "rid-1");
+        for blank in ["%20", "%09%E3%80%80"] {
+            let error = provider_task_id(&matched(&format!("/requests/{blank}/close"))).unwrap_err();
+            assert_eq!(errors::status(&error), 400, "{blank}");
+            assert!(
+                matches!(&error, Error::Invalid(problems) if problems.names("requestId")),
+                "{blank}"
+            );
+        }
+    }
 }

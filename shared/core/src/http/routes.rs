@@ -11,6 +11,7 @@ pub enum Endpoint {
     StartStream,
     ListStreams,
     GetStream,
+    StreamEvents,
     CloseStream,
     CloseRequest,
     Callback,
@@ -50,6 +51,13 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::GetStream,
         function: Function::Start,
         name: "getStream",
+    },
+    Route {
+        method: "GET",
+        path: "/streams/{btId}/events",
+        endpoint: Endpoint::StreamEvents,
+        function: Function::History,
+        name: "streamEvents",
     },
     Route {
         method: "POST",

@@ -378,6 +378,16 @@ const RULES: Rules = Rules {
 };
 
 impl CallbackReader for DeepCleerCallbacks {
+    fn evidence(&self, body: &[u8]) -> Option<serde_json::Value> {
+        let mut json: serde_json::Value = serde_json::from_slice(body).ok()?;
+        // DeepCleer echoes the whole start request here: the accessKey, RTC
+        // tokens. What is left is redacted as well, should a secret be
+        // echoed anywhere else.
+        json.as_object_mut()?.remove("requestParams");
+        streamguard_wire::redact::redact_request_params(&mut json);
+        Some(json)
+    }
+
     fn read(&self, body: &[u8], _: OffsetDateTime) -> Result<Reading, ReadError> {
         let (callback, unread) = match serde_json::from_slice::<Callback>(body) {
             Ok(callback) => (callback, Vec::new()),

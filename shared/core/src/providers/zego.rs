@@ -98,8 +98,11 @@ pub fn start_body(
     };
     if data.bt_id.trim().is_empty() {
         problem("data.btId", "is required and must not be empty".into());
-    } else if data.bt_id.chars().count() > 128 {
-        problem("data.btId", "must be at most 128 characters".into());
+    } else if data.bt_id.chars().count() > streamguard_wire::api::BT_ID_MAX_CHARS {
+        problem(
+            "data.btId",
+            format!("must be at most {} characters", streamguard_wire::api::BT_ID_MAX_CHARS),
+        );
     }
     let mut risks = Vec::new();
     let mut businesses = Vec::new();
@@ -557,6 +560,18 @@ fn parse(body: &[u8]) -> Result<(ZegoCallback, Vec<String>), ReadError> {
 }
 
 impl CallbackReader for ZegoCallbacks {
+    fn evidence(&self, body: &[u8]) -> Option<serde_json::Value> {
+        let text = streamguard_wire::zego::callback_json(body).ok()?;
+        let mut json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let fields = json.as_object_mut()?;
+        // The signature and what went into it: nothing of the story.
+        for field in ["Signature", "Nonce", "Timestamp", "AppId"] {
+            fields.remove(field);
+        }
+        streamguard_wire::redact::redact_request_params(&mut json);
+        Some(json)
+    }
+
     fn read(&self, body: &[u8], now: OffsetDateTime) -> Result<Reading, ReadError> {
         let (callback, unread) = parse(body)?;
         callback

@@ -35,7 +35,7 @@ fn sources(relative: &str) -> BTreeMap<String, String> {
 fn the_domain_names_no_provider_no_aws_service_and_no_http() {
     let domain = sources("domain");
     assert!(domain.len() >= 10, "{:?}", domain.keys());
-    let names = ["deepcleer", "zego", "shumei", "dynamo", "sqs", "lambda"];
+    let names = ["deepcleer", "zego", "shumei", "dynamo", "sqs", "s3", "lambda"];
     let paths = [
         "crate::aws",
         "crate::http",

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use streamguard_core::config::{self, Env, VARIABLES, variables};
-use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, StartPolicy, WatchdogPolicy};
+use streamguard_core::domain::policy::{CallbackPolicy, ClosePolicy, EvidencePolicy, StartPolicy, WatchdogPolicy};
 use streamguard_core::functions::Function;
 use streamguard_core::init::Secrets;
 use streamguard_core::memory::ScriptedTransport;
@@ -45,6 +45,10 @@ async fn names_read() -> BTreeSet<String> {
         let _ = ClosePolicy::from_env(&env);
         let _ = CallbackPolicy::from_env(&env);
         let _ = WatchdogPolicy::from_env(&env);
+        let _ = EvidencePolicy::from_env(&env);
+        let _ = config::evidence_bucket(&env);
+        let _ = config::evidence_kms_key(&env);
+        let _ = config::evidence_link_validity(&env);
     }
     let mut read = read.lock().unwrap().clone();
     // Read by telemetry::init from the process environment.

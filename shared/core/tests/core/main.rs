@@ -7,6 +7,7 @@ mod callbacks;
 mod close;
 mod configuration;
 mod events;
+mod evidence;
 mod lifecycle;
 mod security;
 mod simulation;

@@ -129,8 +129,65 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if stored["status"] != "ENDED" || stored["rejectCount"] != 1 {
         return Err(format!("unexpected final state {stored}").into());
     }
-    println!("\ndemo complete: one stream, one REJECT on the queue, closed and ended.");
+
+    step(
+        7,
+        "the REJECT's evidence, archived from the table's stream into the bucket",
+    );
+    let archived = archived_evidence(&http, &api, &bt_id, &event.event_id).await?;
+    for object in archived["objects"].as_array().into_iter().flatten() {
+        let url = object["url"].as_str().unwrap_or_default();
+        let fetched = http.get(url).send().await?;
+        let status = fetched.status();
+        let bytes = fetched.bytes().await?.len();
+        println!(
+            "   {:<9} {}  ({} bytes; its link answers {status} with {bytes})",
+            object["role"].as_str().unwrap_or_default(),
+            object["key"].as_str().unwrap_or_default(),
+            object["bytes"]
+        );
+        if !status.is_success() {
+            return Err(format!("the link to {} answered {status}", object["key"]).into());
+        }
+    }
+    println!("\ndemo complete: one stream, one REJECT on the queue and in the archive, closed and ended.");
     Ok(())
+}
+
+/// The history's entry for `event_id` once the archiver (fed by the dev
+/// server every second) has archived it; the archiver works in the
+/// background, so this asks the history every quarter second, up to WAIT.
+async fn archived_evidence(
+    http: &reqwest::Client,
+    api: &str,
+    bt_id: &str,
+    event_id: &str,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let history: Value = http
+            .get(format!("{api}/streams/{bt_id}/events"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let entry = history["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|item| item["eventId"] == event_id)
+            .cloned();
+        match entry {
+            Some(entry) if entry["evidenceState"] == "ARCHIVED" => return Ok(entry),
+            Some(entry) if entry["evidenceState"] != "PENDING" => {
+                return Err(format!("the evidence was not archived whole: {entry}").into());
+            }
+            _ if tokio::time::Instant::now() > deadline => {
+                return Err(format!("no evidence for {event_id} within {WAIT:?}: {history}").into());
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
 }
 
 fn step(number: u32, what: &str) {
