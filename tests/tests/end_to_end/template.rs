@@ -107,6 +107,56 @@ fn the_template_serves_exactly_the_routes_of_the_code() {
     assert_eq!(limits["ThrottlingBurstLimit"].as_str(), Some("CallbackBurstLimit"));
 }
 
+/// Upgrading from a version whose callback URLs named the backend API: the
+/// same callback route can be kept there, off by default, so that tasks
+/// started before the upgrade are still heard.
+#[test]
+fn the_backend_api_keeps_the_callback_route_only_when_asked() {
+    let template = template();
+    assert_eq!(
+        template["Parameters"]["BackendApiCallbacks"]["Default"].as_str(),
+        Some("disabled")
+    );
+    let resources = &template["Resources"];
+    for name in [
+        "BackendCallbackIntegration",
+        "BackendCallbackRoute",
+        "BackendCallbackPermission",
+    ] {
+        assert_eq!(
+            resources[name]["Condition"].as_str(),
+            Some("HasBackendApiCallbacks"),
+            "{name} exists only while enabled"
+        );
+    }
+    let callback = streamguard_core::http::routes::ROUTES
+        .iter()
+        .find(|route| route.function == streamguard_core::functions::Function::Callback)
+        .unwrap();
+    let route = &resources["BackendCallbackRoute"]["Properties"];
+    assert_eq!(
+        route["RouteKey"].as_str(),
+        Some(format!("{} {}", callback.method, callback.path).as_str())
+    );
+    assert_eq!(
+        route["AuthorizationType"].as_str(),
+        Some("NONE"),
+        "public, as on CallbackApi"
+    );
+    assert_eq!(route["ApiId"].as_str(), Some("Api"));
+    let integration = &resources["BackendCallbackIntegration"]["Properties"];
+    assert_eq!(integration["IntegrationUri"].as_str(), Some("CallbackFunction.Arn"));
+    assert_eq!(integration["PayloadFormatVersion"].as_str(), Some("2.0"));
+    let permission = &resources["BackendCallbackPermission"]["Properties"];
+    assert_eq!(permission["FunctionName"].as_str(), Some("CallbackFunction"));
+    assert!(
+        permission["SourceArn"]
+            .as_str()
+            .is_some_and(|arn| arn.ends_with("/*/POST/callbacks/*")),
+        "only the callback route may invoke it"
+    );
+}
+
 /// Every `streamguard` metric the alarms and the dashboard read is one the code emits.
 #[test]
 fn alarms_and_the_dashboard_read_metrics_the_code_emits() {
