@@ -81,7 +81,8 @@ PY
 start_moto() {
   local port
   port=$(free_port)
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > "$root/.local/moto.log" 2>&1 &
+  # moto with DynamoDB's atomicity (see the script).
+  "$venv/bin/python" "$root/scripts/lib/moto_server.py" -H 127.0.0.1 -p "$port" > "$root/.local/moto.log" 2>&1 &
   MOTO_PID=$!
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   wait_for_http "$AWS_ENDPOINT_URL/moto-api/"
