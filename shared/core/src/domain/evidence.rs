@@ -24,12 +24,12 @@
 use super::error::Error;
 use super::policy::EvidencePolicy;
 use super::task::{Evidence, EvidenceObject, EvidenceState, Page, Published};
+use super::view::{invalid, page_error, page_limit};
 use crate::ports::{Clock, EvidenceArchive, FetchError, Fetched, MediaFetcher, Stored, TaskStore};
 use serde::Serialize;
 use std::time::Duration;
 use streamguard_wire::api::BT_ID_MAX_CHARS;
 use streamguard_wire::event::{EventBody, QueueEvent};
-use streamguard_wire::{Problem, Problems};
 
 /// What archiving a new event came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,10 +283,6 @@ pub struct History<S, A> {
     pub link_validity: Duration,
 }
 
-/// The most events a page of the history holds, and the default.
-pub const HISTORY_LIMIT: usize = 100;
-pub const HISTORY_DEFAULT: usize = 50;
-
 impl<S: TaskStore, A: EvidenceArchive> History<S, A> {
     /// A btId's published events, newest first, a page at a time.
     pub async fn events(
@@ -295,41 +291,18 @@ impl<S: TaskStore, A: EvidenceArchive> History<S, A> {
         limit: Option<&str>,
         cursor: Option<&str>,
     ) -> Result<Page<HistoryItem>, Error> {
-        let invalid = |field: &str, rule: String| {
-            Error::Invalid(Problems(vec![Problem {
-                field: field.into(),
-                rule,
-            }]))
-        };
         if bt_id.is_empty() || bt_id.chars().count() > BT_ID_MAX_CHARS {
             return Err(invalid(
                 "btId",
                 format!("must be 1 to {BT_ID_MAX_CHARS} characters, as at the start"),
             ));
         }
-        let limit = match limit {
-            None => HISTORY_DEFAULT,
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|limit| (1..=HISTORY_LIMIT).contains(limit))
-                .ok_or_else(|| {
-                    invalid(
-                        "limit",
-                        format!("must be a whole number from 1 to {HISTORY_LIMIT} (is {text:?})"),
-                    )
-                })?,
-        };
+        let limit = page_limit(limit)?;
         let page = self
             .store
             .published_events(bt_id, cursor, limit)
             .await
-            .map_err(|error| match error {
-                crate::ports::StoreError::BadCursor(_) => {
-                    invalid("cursor", "is not a cursor this API gave for this btId".to_owned())
-                }
-                other => other.into(),
-            })?;
+            .map_err(|error| page_error(error, "is not a cursor this API gave for this btId"))?;
         let mut items = Vec::with_capacity(page.items.len());
         for record in page.items {
             let mut objects = Vec::new();

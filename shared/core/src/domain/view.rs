@@ -50,9 +50,43 @@ pub async fn task_view<S: TaskStore>(store: &S, bt_id: &str) -> Result<TaskView,
     })
 }
 
-/// The most tasks a page of the listing holds, and the default.
+/// The most items a page holds (the listing's, the history's), and the default.
 pub const PAGE_LIMIT: usize = 100;
 pub const PAGE_DEFAULT: usize = 50;
+
+/// A request's mistake in one field.
+pub(crate) fn invalid(field: &str, rule: String) -> Error {
+    Error::Invalid(Problems(vec![Problem {
+        field: field.into(),
+        rule,
+    }]))
+}
+
+/// A page's size from `?limit=`: [`PAGE_DEFAULT`] when absent.
+pub(crate) fn page_limit(limit: Option<&str>) -> Result<usize, Error> {
+    match limit {
+        None => Ok(PAGE_DEFAULT),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=PAGE_LIMIT).contains(limit))
+            .ok_or_else(|| {
+                invalid(
+                    "limit",
+                    format!("must be a whole number from 1 to {PAGE_LIMIT} (is {text:?})"),
+                )
+            }),
+    }
+}
+
+/// A store's failure to read a page: a cursor it did not give is the
+/// caller's mistake (`rule` says whose cursor it should have been).
+pub(crate) fn page_error(error: StoreError, rule: &str) -> Error {
+    match error {
+        StoreError::BadCursor(_) => invalid("cursor", rule.to_owned()),
+        other => other.into(),
+    }
+}
 
 /// `GET /streams`: the open tasks (STARTING, ACTIVE, CLOSED), or those of one
 /// of these statuses, a page at a time; the cursor is absent on the last page.
@@ -62,12 +96,6 @@ pub async fn list<S: TaskStore>(
     limit: Option<&str>,
     cursor: Option<&str>,
 ) -> Result<Page<TaskView>, Error> {
-    let invalid = |field: &str, rule: String| {
-        Error::Invalid(Problems(vec![Problem {
-            field: field.into(),
-            rule,
-        }]))
-    };
     let open: Vec<&str> = TaskStatus::ALL
         .into_iter()
         .filter(|status| status.is_open())
@@ -81,24 +109,12 @@ pub async fn list<S: TaskStore>(
                 .ok_or_else(|| invalid("status", format!("must be one of {} (is {text:?})", open.join(", "))))?,
         ),
     };
-    let limit = match limit {
-        None => PAGE_DEFAULT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| (1..=PAGE_LIMIT).contains(limit))
-            .ok_or_else(|| {
-                invalid(
-                    "limit",
-                    format!("must be a whole number from 1 to {PAGE_LIMIT} (is {text:?})"),
-                )
-            })?,
-    };
+    let limit = page_limit(limit)?;
     let filter = status.map_or(OpenFilter::Tasks, OpenFilter::Status);
-    let page = store.open(filter, cursor, limit).await.map_err(|error| match error {
-        StoreError::BadCursor(_) => invalid("cursor", "is not a cursor this API gave".to_owned()),
-        other => other.into(),
-    })?;
+    let page = store
+        .open(filter, cursor, limit)
+        .await
+        .map_err(|error| page_error(error, "is not a cursor this API gave"))?;
     let items = page
         .items
         .into_iter()
